@@ -1,0 +1,343 @@
+"""A video turned into a prepared dataset: square crops of the person, each with its skeleton.
+
+    python VideoSkeleton.py my_dance.mp4 [--mod-frame 10] [--size 128] [--out DIR] [--force]
+
+writes `data/my_dance/` (see DESIGN.md, "A prepared dataset"):
+    images/imageN.jpg   the crop of video frame N, size x size pixels
+    landmarks.npz       landmarks (K, 33, 3) in crop coordinates, image (K,), frame (K,),
+                        visibility (K, 33), the settings used and the crop boxes
+
+In Python:
+    vs = VideoSkeleton("my_dance.mp4")       # prepares, or loads when already prepared
+    vs = VideoSkeleton("data/my_dance")      # loads a prepared directory
+    vs.skeCount(), vs.ske[i], vs.im[i], vs.readImage(i)
+
+How the crops are made: the pose is detected on the full frame (MediaPipe in
+tracking mode), then every kept frame is cropped to a square centred on the
+person. The square has one side for the whole video (the person's tallest
+extent plus a margin), so the person keeps the same size from frame to frame.
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from DanceUtils import DanceError, atomic_path, has_display, run_cli
+from Skeleton import PoseDetector, Skeleton
+from VideoReader import VideoReader
+
+# Defaults of `python VideoSkeleton.py` (command-line flags override them).
+VIDEO = "data/sample/sample_target.mp4"  # the project's own synthetic dancer (python DanceSample.py)
+MOD_FRAME = 10        # keep one frame in MOD_FRAME
+IMAGE_SIZE = 128      # side of the square crops, in pixels
+CROP_MARGIN = 1.3     # crop side = CROP_MARGIN x the person's extent (landmarks miss the top of the head)
+EXTENT_PERCENTILE = 95  # the person's extent over the video, robust to a few bad detections
+FORMAT_VERSION = 1
+LANDMARKS_FILE = "landmarks.npz"
+
+
+def dataset_dir_for(video_path):
+    """Where a video is prepared by default: data/<video stem>/."""
+    return os.path.join("data", os.path.splitext(os.path.basename(video_path))[0])
+
+
+def is_prepared_dataset(path):
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, LANDMARKS_FILE))
+
+
+class VideoSkeleton:
+    """The frames of a video (as files on disk) with the skeleton of each.
+
+    ske[i]: the Skeleton of item i, in crop coordinates; im[i]: its image path;
+    frame[i]: its frame number in the video; landmarks: all skeletons as one (K, 33, 3) array.
+    """
+
+    def __init__(self, filename, forceCompute=False, modFrame=MOD_FRAME, size=IMAGE_SIZE,
+                 out_dir=None, progress=True):
+        filename = os.fspath(filename)
+        if not os.path.exists(filename):
+            raise DanceError(f"{filename}: no such file or directory")
+        if os.path.isdir(filename):
+            if not is_prepared_dataset(filename):
+                raise DanceError(f"{filename}: not a prepared dataset (no {LANDMARKS_FILE}); "
+                                 f"prepare a video with: python VideoSkeleton.py VIDEO")
+            self._load(filename)
+            return
+        if modFrame < 1:
+            raise DanceError(f"--mod-frame {modFrame}: must be 1 or more")
+        if size < 16:
+            raise DanceError(f"--size {size}: must be at least 16 pixels")
+        directory = out_dir or dataset_dir_for(filename)
+        wanted = preparation_settings(filename, modFrame, size)
+        if not forceCompute and is_prepared_dataset(directory):
+            try:
+                if read_settings(directory) == wanted:
+                    self._load(directory)
+                    self.reused = True
+                    return
+            except DanceError:
+                pass  # unreadable old dataset: prepare it again
+        prepare_dataset(filename, directory, modFrame, size, progress=progress)
+        self._load(directory)
+
+    # ------------------------------------------------------------------ loading
+    def _load(self, directory):
+        path = os.path.join(directory, LANDMARKS_FILE)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+        except Exception as err:  # numpy raises many kinds for a damaged file
+            raise DanceError(f"{path}: not a readable landmarks file ({err})") from None
+        for key in ("landmarks", "image", "frame"):
+            if key not in arrays:
+                raise DanceError(f"{path}: missing the array '{key}'")
+        self.landmarks = arrays["landmarks"].astype(np.float32)
+        count = len(self.landmarks)
+        if self.landmarks.shape[1:] != (33, 3) or len(arrays["image"]) != count or len(arrays["frame"]) != count:
+            raise DanceError(f"{path}: arrays of inconsistent shapes")
+        if count == 0:
+            raise DanceError(f"{path}: the dataset is empty")
+        self.directory = directory
+        self.path = directory
+        self.frame = arrays["frame"].astype(np.int64)
+        self.visibility = arrays.get("visibility", np.ones(self.landmarks.shape[:2], np.float32))
+        self.im = np.array([os.path.join(directory, "images", str(name)) for name in arrays["image"]])
+        self.ske = [Skeleton(lm, vis) for lm, vis in zip(self.landmarks, self.visibility)]
+        self.settings = json.loads(str(arrays["settings"])) if "settings" in arrays else {}
+        first = cv2.imread(self.im[0])
+        if first is None:
+            raise DanceError(f"{self.im[0]}: missing or unreadable image of the dataset")
+        self.image_size = first.shape[0]
+        self.fps = self.settings.get("fps", 25.0) / self.settings.get("mod_frame", 1)
+        self.reused = False
+
+    # ------------------------------------------------------------------ the course's API
+    def skeCount(self):
+        return len(self.ske)
+
+    def __len__(self):
+        return len(self.ske)
+
+    def imagePath(self, idx):
+        return self.im[idx]
+
+    def readImage(self, idx):
+        """The crop of item idx as a BGR uint8 image."""
+        image = cv2.imread(self.im[idx])
+        if image is None:
+            raise DanceError(f"{self.im[idx]}: missing or unreadable image of the dataset")
+        return image
+
+    def reduced(self):
+        """All skeletons in the reduced form: float32 array (K, 26)."""
+        from Skeleton import REDUCED_INDICES
+
+        return self.landmarks[:, REDUCED_INDICES, :2].reshape(len(self), -1).copy()
+
+    def draw(self, delay_ms=40):
+        """Browse the dataset in a window: each crop beside its stick figure. q quits."""
+        if not has_display():
+            raise DanceError("no display: cannot open a window (DISPLAY is not set)")
+        for i in range(self.skeCount()):
+            image = self.readImage(i)
+            figure = np.zeros_like(image)
+            self.ske[i].draw_reduced(figure)
+            both = cv2.resize(np.hstack([image, figure]), None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+            cv2.imshow("VideoSkeleton (q quits)", both)
+            if cv2.waitKey(delay_ms) & 0xFF in (ord("q"), 27):
+                break
+        cv2.destroyAllWindows()
+
+    def __str__(self):
+        return f"VideoSkeleton({self.directory}: {self.skeCount()} frames of {self.image_size} px)"
+
+
+# ---------------------------------------------------------------------- preparation
+def preparation_settings(video_path, mod_frame, size):
+    """What a prepared dataset depends on: when any of it changes, it is prepared again."""
+    stat = os.stat(video_path)
+    return {"version": FORMAT_VERSION, "video": os.path.abspath(video_path), "video_bytes": stat.st_size,
+            "video_mtime_ns": stat.st_mtime_ns, "mod_frame": int(mod_frame), "size": int(size)}
+
+
+def read_settings(directory):
+    path = os.path.join(directory, LANDMARKS_FILE)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stored = json.loads(str(data["settings"])) if "settings" in data.files else {}
+    except Exception:
+        raise DanceError(f"{path}: not a readable landmarks file") from None
+    keys = ("version", "video", "video_bytes", "video_mtime_ns", "mod_frame", "size")
+    return {k: stored.get(k) for k in keys}
+
+
+def crop_square(frame, cx, cy, side, out_size):
+    """The square of `side` pixels centred on (cx, cy), resized to out_size.
+
+    Parts outside the frame repeat the border pixels, so a person at the edge still gets a full crop.
+    Returns the crop and its (x0, y0) top-left corner in the frame.
+    """
+    h, w = frame.shape[:2]
+    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    x1, y1 = x0 + side, y0 + side
+    region = frame[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)]
+    pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
+    if any(pads):
+        region = cv2.copyMakeBorder(region, *pads, cv2.BORDER_REPLICATE)
+    interpolation = cv2.INTER_AREA if side > out_size else cv2.INTER_LINEAR
+    return cv2.resize(region, (out_size, out_size), interpolation=interpolation), (x0, y0)
+
+
+def detect_poses(video_path, mod_frame, progress=True):
+    """Pass 1: the pose of every kept frame, detected on the full frame.
+
+    Returns (frames, landmarks (K, 33, 3) in frame fractions, visibility (K, 33), frames_read, reader info).
+    """
+    reader = VideoReader(video_path)
+    # Tracking mode follows the person; its landmark smoothing assumes consecutive frames.
+    detector = PoseDetector(static_image_mode=False, smooth_landmarks=(mod_frame == 1))
+    frames, landmarks, visibility = [], [], []
+    total = reader.getTotalFrames()
+    bar = tqdm(total=total, desc="detecting poses", unit="frame", disable=not progress, leave=False)
+    index = 0
+    try:
+        while True:
+            frame = reader.readFrame()
+            if frame is None:
+                break
+            found = detector.detect(frame)
+            if found is not None:
+                frames.append(index)
+                landmarks.append(found.landmarks)
+                visibility.append(found.visibility)
+            skipped = reader.skipFrames(mod_frame - 1)
+            index += 1 + skipped
+            bar.update(1 + skipped)
+            if skipped < mod_frame - 1:
+                break
+    finally:
+        bar.close()
+        detector.close()
+        reader.release()
+    info = {"fps": reader.fps, "width": reader.width, "height": reader.height, "frames_expected": total}
+    return (np.array(frames, np.int64), np.array(landmarks, np.float32).reshape(-1, 33, 3),
+            np.array(visibility, np.float32).reshape(-1, 33), index, info)
+
+
+def crop_side(landmarks, width, height):
+    """One square side (pixels) for the whole video: the person's extent at the 95th percentile, plus margin."""
+    xy = landmarks[:, :, :2] * (width, height)
+    extent = np.maximum(np.ptp(xy[:, :, 0], axis=1), np.ptp(xy[:, :, 1], axis=1))
+    return max(8, int(round(np.percentile(extent, EXTENT_PERCENTILE) * CROP_MARGIN)))
+
+
+def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE, progress=True):
+    """Prepare `video_path` into `directory`; the previous dataset there is replaced only on success."""
+    start = time.perf_counter()
+    frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress)
+    tried = len(range(0, frames_read, mod_frame))
+    if len(frames) == 0:
+        raise DanceError(f"{video_path}: no person found in any of the {tried} frames examined")
+    width, height = info["width"], info["height"]
+    side = crop_side(landmarks, width, height)
+
+    parent = os.path.dirname(os.path.abspath(directory))
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=os.path.basename(directory) + ".partial-", dir=parent)
+    try:
+        os.makedirs(os.path.join(work, "images"))
+        crop_landmarks = landmarks.copy()
+        boxes = np.zeros((len(frames), 4), np.int32)
+        names = []
+        reader = VideoReader(video_path)
+        position = 0
+        for k, frame_index in enumerate(tqdm(frames, desc="cropping", unit="frame", disable=not progress, leave=False)):
+            reader.skipFrames(frame_index - position)
+            frame = reader.readFrame()
+            position = frame_index + 1
+            if frame is None:
+                raise DanceError(f"{video_path}: frame {frame_index} could not be read a second time")
+            xy = landmarks[k, :, :2] * (width, height)
+            cx, cy = (xy.min(axis=0) + xy.max(axis=0)) / 2
+            crop, (x0, y0) = crop_square(frame, cx, cy, side, size)
+            crop_landmarks[k, :, 0] = (xy[:, 0] - x0) / side
+            crop_landmarks[k, :, 1] = (xy[:, 1] - y0) / side
+            crop_landmarks[k, :, 2] = landmarks[k, :, 2] * width / side
+            boxes[k] = (x0, y0, side, side)
+            names.append(f"image{frame_index}.jpg")
+            cv2.imwrite(os.path.join(work, "images", names[-1]), crop)
+        reader.release()
+
+        settings = preparation_settings(video_path, mod_frame, size)
+        settings.update(fps=info["fps"], video_width=width, video_height=height, frames_read=frames_read,
+                        frames_expected=info["frames_expected"])
+        np.savez(os.path.join(work, LANDMARKS_FILE), landmarks=crop_landmarks, image=np.array(names),
+                 frame=frames, visibility=visibility, crop_boxes=boxes,
+                 settings=np.array(json.dumps(settings)))
+        replace_directory(work, directory)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+    seconds = time.perf_counter() - start
+    summary = (f"{video_path}: read {frames_read} frames, examined {tried}, kept {len(frames)}, "
+               f"skipped {tried - len(frames)} without a person, {seconds:.1f} s, "
+               f"{frames_read / seconds:.1f} frames/s -> {directory}")
+    print(summary)
+    return directory
+
+
+def replace_directory(new, directory):
+    """Put the finished directory `new` in place of `directory`, keeping trained models."""
+    old = None
+    if os.path.exists(directory):
+        old = directory + ".old-" + os.path.basename(new).split("-")[-1]
+        os.replace(directory, old)
+        if os.path.isdir(os.path.join(old, "models")):
+            shutil.move(os.path.join(old, "models"), os.path.join(new, "models"))
+    os.replace(new, directory)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def cut_short(vs):
+    """(frames read, frames announced) when the video ended before its announced length, else None."""
+    read, expected = vs.settings.get("frames_read"), vs.settings.get("frames_expected")
+    if read is not None and expected and read < expected - 1:  # containers may round the count by one
+        return read, expected
+    return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Prepare a video into a dataset of square crops with skeletons.")
+    parser.add_argument("video", nargs="?", default=VIDEO, help=f"the video to prepare (default: {VIDEO})")
+    parser.add_argument("--mod-frame", type=int, default=MOD_FRAME, help="keep one frame in N (default: %(default)s)")
+    parser.add_argument("--size", type=int, default=IMAGE_SIZE, help="side of the square crops in pixels (default: %(default)s)")
+    parser.add_argument("--out", default=None, help="dataset directory (default: data/<video name>)")
+    parser.add_argument("--force", action="store_true", help="prepare again even when already prepared with these settings")
+    parser.add_argument("--show", action="store_true", help="browse the result in a window afterwards")
+    args = parser.parse_args(argv)
+    if args.video == VIDEO and not os.path.exists(VIDEO):
+        import DanceSample
+        DanceSample.make_sample(os.path.dirname(VIDEO))
+    vs = VideoSkeleton(args.video, forceCompute=args.force, modFrame=args.mod_frame, size=args.size, out_dir=args.out)
+    if vs.reused:
+        print(f"{args.video}: already prepared with these settings, loaded {vs} (use --force to prepare again)")
+    if args.show:
+        vs.draw()
+    short = cut_short(vs)
+    if short:
+        raise DanceError(f"{args.video}: the video is cut short: only {short[0]} of its {short[1]} frames "
+                         f"could be read; prepared the {vs.skeCount()} usable frames in {vs.directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
