@@ -32,6 +32,9 @@ def atomic_path(path, suffix=None):
         suffix = os.path.splitext(path)[1]
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp" + suffix, dir=folder)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; give the usual permissions
     try:
         yield tmp
         os.replace(tmp, path)

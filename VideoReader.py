@@ -11,6 +11,10 @@ import cv2
 
 from DanceUtils import DanceError
 
+# FFmpeg's own log lines ("moov atom not found", "partial file") would come on stderr beside
+# our one-line DanceError; OpenCV reads this variable when it opens its first video.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 
 class VideoReader:
     def __init__(self, filename):
@@ -22,7 +26,13 @@ class VideoReader:
                 raise DanceError(f"{filename}: no such file")
             if os.path.isdir(filename):
                 raise DanceError(f"{filename}: is a directory, not a video file")
-        self.cap = cv2.VideoCapture(filename)
+        # OpenCV logs its own lines when a camera is missing; our one-line error says it better.
+        previous = cv2.getLogLevel()
+        cv2.setLogLevel(0)
+        try:
+            self.cap = cv2.VideoCapture(filename)
+        finally:
+            cv2.setLogLevel(previous)
         if not self.cap.isOpened():
             self.cap.release()
             what = "camera could not be opened" if self.is_camera else "not a video OpenCV can read"

@@ -178,21 +178,20 @@ def read_settings(directory):
     return {k: stored.get(k) for k in keys}
 
 
-def crop_square(frame, cx, cy, side, out_size):
-    """The square of `side` pixels centred on (cx, cy), resized to out_size.
+def crop_square(frame, corner, side, out_size):
+    """The square of `side` pixels whose top-left corner is `corner` (x0, y0), resized to out_size.
 
     Parts outside the frame repeat the border pixels, so a person at the edge still gets a full crop.
-    Returns the crop and its (x0, y0) top-left corner in the frame.
     """
     h, w = frame.shape[:2]
-    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    x0, y0 = int(corner[0]), int(corner[1])
     x1, y1 = x0 + side, y0 + side
     region = frame[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)]
     pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
     if any(pads):
         region = cv2.copyMakeBorder(region, *pads, cv2.BORDER_REPLICATE)
     interpolation = cv2.INTER_AREA if side > out_size else cv2.INTER_LINEAR
-    return cv2.resize(region, (out_size, out_size), interpolation=interpolation), (x0, y0)
+    return cv2.resize(region, (out_size, out_size), interpolation=interpolation)
 
 
 def detect_poses(video_path, mod_frame, progress=True):
@@ -238,6 +237,21 @@ def crop_side(landmarks, width, height):
     return max(8, int(round(np.percentile(extent, EXTENT_PERCENTILE) * CROP_MARGIN)))
 
 
+def to_crop_coordinates(landmarks, width, height, side):
+    """Landmarks (N, 33, 3) in fractions of a width x height frame -> fractions of each frame's crop.
+
+    Each crop is the square of `side` pixels centred on the person's bounding box.
+    Returns the crop landmarks and the crops' top-left corners (N, 2) in pixels.
+    """
+    xy = landmarks[:, :, :2] * (width, height)
+    centre = (xy.min(axis=1) + xy.max(axis=1)) / 2
+    corners = np.round(centre - side / 2).astype(np.int32)
+    out = landmarks.astype(np.float32, copy=True)
+    out[:, :, :2] = (xy - corners[:, None, :]) / side
+    out[:, :, 2] = landmarks[:, :, 2] * width / side
+    return out, corners
+
+
 def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE, progress=True):
     """Prepare `video_path` into `directory`; the previous dataset there is replaced only on success."""
     start = time.perf_counter()
@@ -251,11 +265,11 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
     parent = os.path.dirname(os.path.abspath(directory))
     os.makedirs(parent, exist_ok=True)
     work = tempfile.mkdtemp(prefix=os.path.basename(directory) + ".partial-", dir=parent)
+    os.chmod(work, 0o755)  # mkdtemp makes an owner-only folder; a dataset is meant to be shared
     try:
         os.makedirs(os.path.join(work, "images"))
-        crop_landmarks = landmarks.copy()
-        boxes = np.zeros((len(frames), 4), np.int32)
-        names = []
+        crop_landmarks, corners = to_crop_coordinates(landmarks, width, height, side)
+        names = [f"image{i}.jpg" for i in frames]
         reader = VideoReader(video_path)
         position = 0
         for k, frame_index in enumerate(tqdm(frames, desc="cropping", unit="frame", disable=not progress, leave=False)):
@@ -264,23 +278,15 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
             position = frame_index + 1
             if frame is None:
                 raise DanceError(f"{video_path}: frame {frame_index} could not be read a second time")
-            xy = landmarks[k, :, :2] * (width, height)
-            cx, cy = (xy.min(axis=0) + xy.max(axis=0)) / 2
-            crop, (x0, y0) = crop_square(frame, cx, cy, side, size)
-            crop_landmarks[k, :, 0] = (xy[:, 0] - x0) / side
-            crop_landmarks[k, :, 1] = (xy[:, 1] - y0) / side
-            crop_landmarks[k, :, 2] = landmarks[k, :, 2] * width / side
-            boxes[k] = (x0, y0, side, side)
-            names.append(f"image{frame_index}.jpg")
-            cv2.imwrite(os.path.join(work, "images", names[-1]), crop)
+            cv2.imwrite(os.path.join(work, "images", names[k]), crop_square(frame, corners[k], side, size))
         reader.release()
 
         settings = preparation_settings(video_path, mod_frame, size)
         settings.update(fps=info["fps"], video_width=width, video_height=height, frames_read=frames_read,
                         frames_expected=info["frames_expected"])
+        boxes = np.column_stack([corners, np.full((len(frames), 2), side)]).astype(np.int32)  # x0, y0, w, h
         np.savez(os.path.join(work, LANDMARKS_FILE), landmarks=crop_landmarks, image=np.array(names),
-                 frame=frames, visibility=visibility, crop_boxes=boxes,
-                 settings=np.array(json.dumps(settings)))
+                 frame=frames, visibility=visibility, crop_boxes=boxes, settings=np.array(json.dumps(settings)))
         replace_directory(work, directory)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
