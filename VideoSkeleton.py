@@ -18,11 +18,14 @@ person. The square has one side for the whole video (the person's tallest
 extent plus a margin), so the person keeps the same size from frame to frame.
 """
 import argparse
+import copy
 import json
 import os
+import queue
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 import cv2
@@ -41,6 +44,8 @@ CROP_MARGIN = 1.3     # crop side = CROP_MARGIN x the person's extent (landmarks
 EXTENT_PERCENTILE = 95  # the person's extent over the video, robust to a few bad detections
 FORMAT_VERSION = 1
 LANDMARKS_FILE = "landmarks.npz"
+# Pass 1 keeps the frames to crop in memory up to this size, sparing pass 2 a second decoding of the video.
+KEEP_FRAMES_BYTES = 1 << 30
 
 
 def dataset_dir_for(video_path):
@@ -141,6 +146,15 @@ class VideoSkeleton:
 
         return self.landmarks[:, REDUCED_INDICES, :2].reshape(len(self), -1).copy()
 
+    def subset(self, indices):
+        """A VideoSkeleton of only the items `indices` (same directory), e.g. a training split."""
+        part = copy.copy(self)
+        indices = np.asarray(indices, dtype=np.int64)
+        part.landmarks, part.visibility = self.landmarks[indices], self.visibility[indices]
+        part.frame, part.im = self.frame[indices], self.im[indices]
+        part.ske = [self.ske[i] for i in indices]
+        return part
+
     def draw(self, delay_ms=40):
         """Browse the dataset in a window: each crop beside its stick figure. q quits."""
         if not has_display():
@@ -194,40 +208,100 @@ def crop_square(frame, corner, side, out_size):
     return cv2.resize(region, (out_size, out_size), interpolation=interpolation)
 
 
-def detect_poses(video_path, mod_frame, progress=True):
+def read_examined(reader, mod_frame):
+    """Yield (frame number, frame) for one frame in mod_frame; the others are skipped without converting them."""
+    while True:
+        index = reader.position
+        frame = reader.readFrame()
+        if frame is None:
+            return
+        yield index, frame
+        if reader.skipFrames(mod_frame - 1) < mod_frame - 1:
+            return
+
+
+def prefetch(iterable, depth=4):
+    """Yield the items of `iterable`, produced ahead by a background thread.
+
+    Pass 1 decodes the next frames this way while MediaPipe works on the current one (both
+    release the GIL). An exception in the producer is raised here. Close the generator
+    (`.close()`) to stop the thread before releasing what it reads from.
+    """
+    items = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce():
+        try:
+            for item in iterable:
+                if not put((item, None)):
+                    return
+            put((end, None))
+        except BaseException as err:  # handed over to the consumer
+            put((end, err))
+
+    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, err = items.get()
+            if item is end:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def detect_poses(video_path, mod_frame, progress=True, keep=None):
     """Pass 1: the pose of every kept frame, detected on the full frame.
 
     Returns (frames, landmarks (K, 33, 3) in frame fractions, visibility (K, 33), frames_read, reader info).
+    keep: an optional dict that receives {frame number: frame} for the frames with a person,
+    when they all fit in KEEP_FRAMES_BYTES (it is left empty when they do not).
     """
     reader = VideoReader(video_path)
     # Tracking mode follows the person; its landmark smoothing assumes consecutive frames.
     detector = PoseDetector(static_image_mode=False, smooth_landmarks=(mod_frame == 1))
     frames, landmarks, visibility = [], [], []
+    kept_bytes = 0
     total = reader.getTotalFrames()
     bar = tqdm(total=total, desc="detecting poses", unit="frame", disable=not progress, leave=False)
-    index = 0
+    examined = prefetch(read_examined(reader, mod_frame))  # decoding overlaps detection
     try:
-        while True:
-            frame = reader.readFrame()
-            if frame is None:
-                break
+        for index, frame in examined:
             found = detector.detect(frame)
             if found is not None:
                 frames.append(index)
                 landmarks.append(found.landmarks)
                 visibility.append(found.visibility)
-            skipped = reader.skipFrames(mod_frame - 1)
-            index += 1 + skipped
-            bar.update(1 + skipped)
-            if skipped < mod_frame - 1:
-                break
+                if keep is not None and kept_bytes <= KEEP_FRAMES_BYTES:
+                    kept_bytes += frame.nbytes
+                    if kept_bytes <= KEEP_FRAMES_BYTES:
+                        keep[index] = frame
+                    else:
+                        keep.clear()  # too big for memory: pass 2 decodes the video again
+            bar.update(index + 1 - bar.n)
     finally:
+        examined.close()  # stops the decoding thread before the reader is released
         bar.close()
         detector.close()
         reader.release()
+    frames_read = reader.position
     info = {"fps": reader.fps, "width": reader.width, "height": reader.height, "frames_expected": total}
     return (np.array(frames, np.int64), np.array(landmarks, np.float32).reshape(-1, 33, 3),
-            np.array(visibility, np.float32).reshape(-1, 33), index, info)
+            np.array(visibility, np.float32).reshape(-1, 33), frames_read, info)
 
 
 def crop_side(landmarks, width, height):
@@ -255,7 +329,8 @@ def to_crop_coordinates(landmarks, width, height, side):
 def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE, progress=True):
     """Prepare `video_path` into `directory`; the previous dataset there is replaced only on success."""
     start = time.perf_counter()
-    frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress)
+    kept = {}  # the frames to crop, when pass 1 could keep them all in memory
+    frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress, keep=kept)
     tried = len(range(0, frames_read, mod_frame))
     if len(frames) == 0:
         raise DanceError(f"{video_path}: no person found in any of the {tried} frames examined")
@@ -270,16 +345,21 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
         os.makedirs(os.path.join(work, "images"))
         crop_landmarks, corners = to_crop_coordinates(landmarks, width, height, side)
         names = [f"image{i}.jpg" for i in frames]
-        reader = VideoReader(video_path)
+        in_memory = len(kept) == len(frames)
+        reader = None if in_memory else VideoReader(video_path)
         position = 0
         for k, frame_index in enumerate(tqdm(frames, desc="cropping", unit="frame", disable=not progress, leave=False)):
-            reader.skipFrames(frame_index - position)
-            frame = reader.readFrame()
-            position = frame_index + 1
-            if frame is None:
-                raise DanceError(f"{video_path}: frame {frame_index} could not be read a second time")
+            if in_memory:
+                frame = kept.pop(frame_index)
+            else:  # pass 2: decode the video again up to each frame to crop
+                reader.skipFrames(frame_index - position)
+                frame = reader.readFrame()
+                position = frame_index + 1
+                if frame is None:
+                    raise DanceError(f"{video_path}: frame {frame_index} could not be read a second time")
             cv2.imwrite(os.path.join(work, "images", names[k]), crop_square(frame, corners[k], side, size))
-        reader.release()
+        if reader is not None:
+            reader.release()
 
         settings = preparation_settings(video_path, mod_frame, size)
         settings.update(fps=info["fps"], video_width=width, video_height=height, frames_read=frames_read,
