@@ -1,0 +1,453 @@
+"""DanceDemo: a source dancer drives the target person, in a window or into a video file.
+
+    python DanceDemo.py                                  # the built-in synthetic sample
+    python DanceDemo.py --source dance.mp4 --target data/me --gen gan
+    python DanceDemo.py --source 0                       # live, from the webcam
+    python DanceDemo.py --source dance.mp4 --output out.mp4   # no window: a video file
+
+What happens to each source frame:
+  1. the source's skeleton is detected (once per video, then cached; live for a camera),
+  2. smoothed over time so the stick figure does not jitter,
+  3. re-expressed in a square crop around the dancer, like the target's dataset,
+  4. normalised into the target's frame (same body height, same standing place),
+  5. given to the generator, whose image is shown beside the source and the stick figure.
+
+Keys in the window: q or Esc quits, space pauses, 1-4 switch the generator,
+s saves the current panels as a PNG.
+"""
+import argparse
+import json
+import os
+import time
+from collections import deque
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from DanceUtils import DanceError, atomic_path, has_display, run_cli
+from Skeleton import (OneEuroFilter, PoseDetector, PoseNormalizer, Skeleton, draw_stick_figure, reduced_joints,
+                      smooth_sequence)
+from VideoReader import VideoReader
+from VideoSkeleton import (VideoSkeleton, crop_side, detect_poses, is_prepared_dataset, to_crop_coordinates)
+
+# Defaults of `python DanceDemo.py` (command-line flags override them). Edit GEN_TYPE to switch generator.
+GEN_TYPE = "nearest"                        # nearest | vanilla_ske | vanilla_image | gan
+SOURCE = "data/sample/sample_source.mp4"    # a video, a camera index such as 0, or a prepared dataset
+TARGET = "data/sample_target"               # the target person's prepared dataset
+IMAGE_SIZE = 128                            # image size the network generators were trained at
+PANEL = 384                                 # height of each panel of the window, in pixels
+HOLD_SECONDS = 0.5                          # hold the last pose this long when the dancer is lost
+SMOOTH_SIGMA_SECONDS = 0.06                 # width of the centred smoothing of a video's poses
+SAMPLE_DIR = "data/sample"
+
+GENERATORS = ("nearest", "vanilla_ske", "vanilla_image", "gan")  # keys 1-4 in the window
+TRAIN_COMMAND = {"vanilla_ske": "python GenVanilla.py --opt 1", "vanilla_image": "python GenVanilla.py --opt 2",
+                 "gan": "python GenGAN.py"}
+WINDOW = "DanceDemo  (q quit, space pause, 1-4 generator, s snapshot)"
+
+
+# ---------------------------------------------------------------------- generators
+def make_generator(name, target, size=IMAGE_SIZE):
+    """Create generator `name` for the target dataset (a network loads its trained model file)."""
+    if name == "nearest":
+        from GenNearest import TEMPORAL_WEIGHT, GenNearest
+        return GenNearest(target, temporal_weight=TEMPORAL_WEIGHT)  # fewer jumps between distant frames
+    if name in ("vanilla_ske", "vanilla_image"):
+        from GenVanilla import GenVanillaNN
+        return GenVanillaNN(target, loadFromFile=True, optSkeOrImage=1 if name == "vanilla_ske" else 2,
+                            image_size=size)
+    if name == "gan":
+        from GenGAN import GenGAN
+        return GenGAN(target, loadFromFile=True, image_size=size)
+    raise DanceError(f"--gen {name}: unknown generator; choose one of {', '.join(GENERATORS)}")
+
+
+def generator_name(gen_type):
+    """Accept the course's numbers (1-4) as well as names."""
+    if isinstance(gen_type, int) or str(gen_type).isdigit():
+        index = int(gen_type) - 1
+        if not 0 <= index < len(GENERATORS):
+            raise DanceError(f"generator {gen_type}: choose 1-{len(GENERATORS)} or a name")
+        return GENERATORS[index]
+    if gen_type not in GENERATORS:
+        raise DanceError(f"--gen {gen_type}: unknown generator; choose one of {', '.join(GENERATORS)}")
+    return gen_type
+
+
+# ---------------------------------------------------------------------- source skeletons
+def source_cache_path(video_path):
+    """Where a source video's skeletons are cached: data/<video stem>_source.npz."""
+    return os.path.join("data", os.path.splitext(os.path.basename(video_path))[0] + "_source.npz")
+
+
+def video_signature(video_path):
+    stat = os.stat(video_path)
+    return {"video": os.path.abspath(video_path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def source_skeletons(video_path, progress=True):
+    """Every frame's landmarks (N, 33, 3, in frame fractions), found (N,), frame size and fps.
+
+    Detected once in MediaPipe's tracking mode and cached (no pickle); detected
+    again when the video file changes.
+    """
+    cache = source_cache_path(video_path)
+    signature = video_signature(video_path)
+    if os.path.exists(cache):
+        try:
+            with np.load(cache, allow_pickle=False) as data:
+                info = json.loads(str(data["info"]))
+                if info["signature"] == signature:
+                    return data["landmarks"], data["found"], info
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is simply recomputed
+    start = time.perf_counter()
+    frames, landmarks, _, frames_read, info = detect_poses(video_path, mod_frame=1, progress=progress)
+    all_landmarks = np.zeros((frames_read, 33, 3), np.float32)
+    found = np.zeros(frames_read, bool)
+    all_landmarks[frames], found[frames] = landmarks, True
+    info = {"signature": signature, "fps": info["fps"], "width": info["width"], "height": info["height"],
+            "seconds": time.perf_counter() - start}
+    with atomic_path(cache) as tmp:
+        np.savez(tmp, landmarks=all_landmarks, found=found, info=np.array(json.dumps(info)))
+    print(f"{video_path}: skeletons of {frames_read} frames detected in {info['seconds']:.1f} s "
+          f"({found.sum()} with a person), cached in {cache}")
+    return all_landmarks, found, info
+
+
+def fill_missing(landmarks, found):
+    """Give frames without a person the nearest found pose (only to compute crops; they stay 'not found')."""
+    index = np.where(found, np.arange(len(found)), -1)
+    index = np.maximum.accumulate(index)
+    first = np.argmax(found)
+    index[index < 0] = first
+    return landmarks[index]
+
+
+class FileSource:
+    """A source video (or a prepared dataset): frames and normalised skeletons, known in advance."""
+
+    def __init__(self, path, target, progress=True):
+        self.path = path
+        if os.path.isdir(path):
+            prepared = VideoSkeleton(path)
+            self.images = prepared.im
+            self.fps = prepared.fps
+            crop = prepared.landmarks
+            self.display = crop                  # skeleton drawn on the source panel
+            self.found = np.ones(len(crop), bool)
+        else:
+            landmarks, found, info = source_skeletons(path, progress)
+            if not found.any():
+                raise DanceError(f"{path}: no person found in any frame of the source video")
+            self.images = None
+            self.fps = info["fps"]
+            self.display = landmarks
+            self.found = found
+            smoothed = smooth_sequence(landmarks, found, sigma=max(0.5, SMOOTH_SIGMA_SECONDS * self.fps))
+            filled = fill_missing(smoothed, found)
+            side = crop_side(filled[found], info["width"], info["height"])
+            crop, _ = to_crop_coordinates(filled, info["width"], info["height"], side)
+        if self.images is not None:
+            crop = smooth_sequence(crop, sigma=1.0)
+        self.normalizer = PoseNormalizer(crop[self.found], target.landmarks)
+        self.poses = self.normalizer(crop)      # what the generator sees, in the target's frame
+
+    def __len__(self):
+        return len(self.found)
+
+    def frames(self):
+        """Yield (index, source image, display landmarks or None, normalised Skeleton or None)."""
+        reader = None if self.images is not None else VideoReader(self.path)
+        for i in range(len(self)):
+            image = cv2.imread(self.images[i]) if reader is None else reader.readFrame()
+            if image is None:
+                break
+            found = self.found[i]
+            yield (i, image, self.display[i] if found else None, Skeleton(self.poses[i]) if found else None)
+        if reader is not None:
+            reader.release()
+
+
+class CameraSource:
+    """A webcam: poses detected live, smoothed causally (One Euro), normalised from recent history."""
+
+    HISTORY = 150  # frames used to estimate the dancer's size and place
+
+    def __init__(self, index, target):
+        self.reader = VideoReader(index)
+        self.fps = self.reader.fps
+        self.target = target
+        self.detector = PoseDetector(static_image_mode=False)
+        self.filter = OneEuroFilter()
+        self.history = deque(maxlen=self.HISTORY)
+
+    def __len__(self):
+        return 0  # unknown: until the user quits
+
+    def frames(self):
+        last = time.perf_counter()
+        i = 0
+        while True:
+            image = self.reader.readFrame()
+            if image is None:
+                return
+            now = time.perf_counter()
+            found = self.detector.detect(image)
+            if found is None:
+                self.filter.reset()
+                yield i, image, None, None
+            else:
+                landmarks = self.filter(found.landmarks, max(now - last, 1e-3))[None]
+                self.history.append(landmarks[0])
+                past = np.array(self.history)
+                side = crop_side(past, self.reader.width, self.reader.height)
+                crop, _ = to_crop_coordinates(landmarks, self.reader.width, self.reader.height, side)
+                past_crop, _ = to_crop_coordinates(past, self.reader.width, self.reader.height, side)
+                normalizer = PoseNormalizer(past_crop, self.target.landmarks)
+                yield i, image, landmarks[0], Skeleton(normalizer(crop)[0])
+            last = now
+            i += 1
+
+
+def open_source(source, target, progress=True):
+    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
+        return CameraSource(int(source), target)
+    if not os.path.exists(source):
+        raise DanceError(f"{source}: no such source video or dataset")
+    if os.path.isdir(source) and not is_prepared_dataset(source):
+        raise DanceError(f"{source}: not a video and not a prepared dataset")
+    return FileSource(source, target, progress)
+
+
+# ---------------------------------------------------------------------- the demo
+def rest_skeleton(target):
+    """The target's most typical pose: its skeleton nearest to the median skeleton."""
+    reduced = target.reduced()
+    index = int(np.argmin(np.linalg.norm(reduced - np.median(reduced, axis=0), axis=1)))
+    return target.ske[index]
+
+
+def put_text(image, text, y, scale=0.6):
+    cv2.putText(image, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 4, cv2.LINE_AA)
+    cv2.putText(image, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def message_panel(text, size):
+    panel = np.full((size, size, 3), 40, np.uint8)
+    for k, line in enumerate(text.split("\n")):
+        put_text(panel, line, size // 2 - 10 + 24 * k, 0.5)
+    return panel
+
+
+class DanceDemo:
+    """Plays a source through a generator of the target person (the course's DanceDemo)."""
+
+    def __init__(self, filename_src=SOURCE, typeOfGen=GEN_TYPE, target=TARGET, size=IMAGE_SIZE, progress=True):
+        self.target = VideoSkeleton(target) if not isinstance(target, VideoSkeleton) else target
+        self.size = size
+        self.progress = progress
+        self.source_name = str(filename_src)
+        self.source = open_source(filename_src, self.target, progress)
+        self.generators = {}
+        self.gen_name = generator_name(typeOfGen)
+        self.generators[self.gen_name] = make_generator(self.gen_name, self.target, size)  # errors stop here
+        self.rest = rest_skeleton(self.target)
+        self.hold_frames = max(1, int(round(HOLD_SECONDS * (self.source.fps or 25))))
+
+    def generator(self, name):
+        """The generator `name`, created on first use; an error text when it cannot be made."""
+        if name not in self.generators:
+            try:
+                self.generators[name] = make_generator(name, self.target, self.size)
+            except DanceError as err:
+                self.generators[name] = f"not trained: run {TRAIN_COMMAND.get(name, '')} --data {self.target.directory}\n({err})"
+        return self.generators[name]
+
+    def poses(self):
+        """Yield (index, source image, source landmarks, skeleton fed to the generator)."""
+        missing, last = 0, None
+        for i, image, display, ske in self.source.frames():
+            if ske is None:
+                missing += 1
+                ske = last if (last is not None and missing <= self.hold_frames) else self.rest
+            else:
+                missing, last = 0, ske
+            yield i, image, display, ske
+
+    def panels(self, image, display, ske, fps=None):
+        """The three panels side by side: source + skeleton | stick figure | generated target."""
+        source = image.copy()
+        if display is not None:
+            Skeleton(display).draw(source)
+        height = PANEL
+        source = cv2.resize(source, (2 * max(1, round(source.shape[1] * height / source.shape[0] / 2)), height),
+                            interpolation=cv2.INTER_AREA)
+        figure = np.zeros((height, height, 3), np.uint8)
+        draw_stick_figure(figure, ske.reduce())
+        gen = self.generator(self.gen_name)
+        if isinstance(gen, str):
+            generated = message_panel(gen.split("\n")[0], height)
+        else:
+            generated = cv2.resize(gen.generate(ske), (height, height), interpolation=cv2.INTER_CUBIC)
+        frame = np.hstack([source, figure, generated])
+        status = f"{self.gen_name}" + (f"   {fps:.1f} fps" if fps else "") + ("" if display is not None else "   (no person)")
+        put_text(frame, status, 24)
+        return frame
+
+    def draw(self):
+        """Play in a window until q / Esc (the video loops)."""
+        if not has_display():
+            raise DanceError("no display: cannot open a window (use --output FILE.mp4)")
+        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+        delay = 1.0 / (self.source.fps or 25)
+        paused, frame, fps, tick = False, None, None, time.perf_counter()
+        try:
+            while True:
+                stream = self.poses()
+                for i, image, display, ske in stream:
+                    frame = self.panels(image, display, ske, fps)
+                    while True:
+                        cv2.imshow(WINDOW, frame)
+                        wait = max(1, int(1000 * (delay - (time.perf_counter() - tick)))) if not paused else 30
+                        key = cv2.waitKey(wait) & 0xFF
+                        if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1 or key in (ord("q"), 27):
+                            return
+                        if key == ord(" "):
+                            paused = not paused
+                        elif ord("1") <= key < ord("1") + len(GENERATORS):
+                            self.gen_name = GENERATORS[key - ord("1")]
+                            frame = self.panels(image, display, ske, fps)
+                        elif key == ord("s"):
+                            print(f"saved {self.snapshot(frame)}")
+                        if not paused:
+                            break
+                    now = time.perf_counter()
+                    fps = 1.0 / max(now - tick, 1e-6)
+                    tick = now
+                if isinstance(self.source, CameraSource):
+                    return
+                reset = getattr(self.generators.get(self.gen_name), "reset", None)
+                if reset:
+                    reset()
+        finally:
+            cv2.destroyAllWindows()
+
+    def snapshot(self, frame):
+        path = os.path.join("data", f"snapshot_{time.strftime('%Y%m%d_%H%M%S')}.png")
+        with atomic_path(path) as tmp:
+            cv2.imwrite(tmp, frame)
+        return path
+
+    def write_video(self, path):
+        """Write the side-by-side panels of the whole source into a video file."""
+        check_output_path(path)
+        total = len(self.source) or None
+        count = 0
+        with VideoFileWriter(path, self.source.fps or 25) as writer:
+            for i, image, display, ske in tqdm(self.poses(), total=total, desc="writing", unit="frame",
+                                               disable=not self.progress):
+                writer.write(self.panels(image, display, ske))
+                count += 1
+        return count
+
+
+def check_output_path(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise DanceError(f"{path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise DanceError(f"{path}: the folder {folder} is not writable")
+
+
+class VideoFileWriter:
+    """H.264 through imageio-ffmpeg's ffmpeg when available, else OpenCV's mp4v; written atomically."""
+
+    def __init__(self, path, fps):
+        self.path, self.fps = path, fps
+        self.atomic = atomic_path(path)
+        self.tmp = None
+        self.ffmpeg = self.cv = None
+        self.size = None
+
+    def __enter__(self):
+        self.tmp = self.atomic.__enter__()
+        return self
+
+    def write(self, frame):
+        if self.size is None:
+            h, w = frame.shape[:2]
+            self.size = (w + w % 2, h + h % 2)  # H.264 wants even sizes
+            try:
+                import imageio_ffmpeg
+                self.ffmpeg = imageio_ffmpeg.write_frames(self.tmp, self.size, fps=self.fps, codec="libx264",
+                                                          pix_fmt_in="bgr24", quality=7, macro_block_size=2,
+                                                          ffmpeg_log_level="error",
+                                                          output_params=["-preset", "veryfast"])  # keep up with the demo
+                self.ffmpeg.send(None)
+            except (ImportError, RuntimeError, OSError):
+                self.ffmpeg = None
+                self.cv = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+        if frame.shape[1] != self.size[0] or frame.shape[0] != self.size[1]:
+            frame = cv2.copyMakeBorder(frame, 0, self.size[1] - frame.shape[0], 0, self.size[0] - frame.shape[1],
+                                       cv2.BORDER_CONSTANT)
+        if self.ffmpeg is not None:
+            self.ffmpeg.send(np.ascontiguousarray(frame))
+        else:
+            self.cv.write(frame)
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.ffmpeg is not None:
+            self.ffmpeg.close()
+        if self.cv is not None:
+            self.cv.release()
+        return self.atomic.__exit__(exc_type, exc, tb)
+
+
+# ---------------------------------------------------------------------- the built-in sample
+def ensure_sample(source, target):
+    """Make the synthetic sample (videos + prepared target) when the defaults point at it and it is missing."""
+    if source == SOURCE and not os.path.exists(SOURCE) or target == TARGET and not is_prepared_dataset(TARGET):
+        import DanceSample
+        paths = DanceSample.make_sample(SAMPLE_DIR)
+        if target == TARGET and not is_prepared_dataset(TARGET):
+            VideoSkeleton(paths["target_video"], modFrame=1, out_dir=TARGET)
+
+
+def default_output(source, target, gen):
+    stem = lambda p: os.path.splitext(os.path.basename(os.path.normpath(str(p))))[0]
+    return os.path.join("data", f"demo_{stem(source)}_{stem(target)}_{gen}.mp4")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="A source dancer drives the target person (Everybody Dance Now).")
+    parser.add_argument("--source", default=SOURCE, help="source video, camera index (e.g. 0) or prepared dataset (default: %(default)s)")
+    parser.add_argument("--target", default=TARGET, help="the target person's prepared dataset, or a video to prepare (default: %(default)s)")
+    parser.add_argument("--gen", default=GEN_TYPE, help=f"generator: {' | '.join(GENERATORS)} or 1-4 (default: %(default)s)")
+    parser.add_argument("--output", default=None, help="write the panels into this .mp4 instead of opening a window")
+    parser.add_argument("--no-window", action="store_true", help="never open a window (writes the default output file)")
+    parser.add_argument("--size", type=int, default=IMAGE_SIZE, help="image size the network was trained at (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    ensure_sample(args.source, args.target)
+    if not os.path.exists(args.target):
+        raise DanceError(f"{args.target}: no such target dataset")
+    if args.output:
+        check_output_path(args.output)
+    demo = DanceDemo(args.source, args.gen, args.target, args.size)
+    output = args.output
+    if output is None and (args.no_window or not has_display()):
+        output = default_output(args.source, args.target, demo.gen_name)
+        if not args.no_window:
+            print("no display (DISPLAY is not set): writing a video file instead of opening a window")
+    if output is None:
+        demo.draw()
+        return 0
+    count = demo.write_video(output)
+    print(f"wrote {output}: {count} frames at {demo.source.fps:.1f} fps ({demo.gen_name})")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,230 @@
+"""The stick-figure generator trained with a discriminator, as pix2pix (Isola et al., 2017) does.
+
+    python GenGAN.py [--data DIR] [--epochs N] [--size S] [--device D] [--restart]
+                     [--gan-loss lsgan|hinge|wgan-gp] [--batch B] [--lr LR] [--ngf N] [--ndf N]
+
+writes <data>/models/gan_<size>.pt (plus .ckpt.pt, _loss.png, _samples.png), as GenVanilla.py does.
+
+GenGAN is GenVanillaNN's option 2 with a different training step. Everything else, the
+U-Net generator, the dataset, the training loop, the checkpoints, the loss curve, the sample
+grid, the model file, comes from GenVanilla.py. This file only adds:
+    - PatchDiscriminator: says, for each patch of an image, whether it is a real photo of the
+      target in the pose of the stick figure; it sees both, concatenated (a conditional GAN);
+    - the losses, as small functions: gan_loss_d, gan_loss_g, gradient_penalty, feature_matching_loss;
+    - GenGAN.train_step: one discriminator step, then one generator step.
+
+The generator's loss is  GAN + LAMBDA_L1 * L1(fake, real) + LAMBDA_FM * feature matching:
+the GAN term makes the image look real (sharp), L1 keeps it the right image, feature matching
+(pix2pixHD) asks the fake to produce the same discriminator features as the real one, which
+steadies training.
+"""
+import argparse
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.parametrizations import spectral_norm
+
+from DanceUtils import DanceError, run_cli
+from GenVanilla import (AUGMENT, BETAS, LR, NGF, GenVanillaNN, add_training_arguments, autocast,
+                        check_training_arguments, open_dataset, report)
+
+# Defaults of `python GenGAN.py` (command-line flags override them).
+GAN_LOSS = "lsgan"          # lsgan (least squares, pix2pix's choice) | hinge | wgan-gp
+GAN_LOSSES = ("lsgan", "hinge", "wgan-gp")
+NDF = 32                    # width of the discriminator: channels of its first layer (pix2pix: 64)
+D_LAYERS = 3                # stride-2 layers of the PatchGAN: 3 gives pix2pix's 70x70 patches
+GAN_DROPOUT = 0.5           # dropout in the U-Net's inner decoder blocks: pix2pix's source of noise
+LAMBDA_L1 = 100.0           # weight of L1(fake, real) in the generator's loss (pix2pix: 100)
+LAMBDA_FM = 10.0            # weight of the feature-matching loss (pix2pixHD: 10)
+LAMBDA_GP = 10.0            # weight of the gradient penalty of wgan-gp (Gulrajani et al.: 10)
+
+
+# ====================================================================== the discriminator
+class PatchDiscriminator(nn.Module):
+    """pix2pix's PatchGAN, conditioned on the stick figure: (figure, image) -> a map of scores.
+
+    Each output value judges one patch (70x70 pixels with 3 layers) of the pair; judging
+    patches rather than the whole image asks for sharp texture everywhere. 4x4 convolutions:
+    n_layers of stride 2 then one of stride 1, channels doubling from ndf up to ndf*8,
+    LeakyReLU(0.2), instance norm except on the first and last layers, and spectral
+    normalisation on every convolution (it bounds how fast D can change, steadying the GAN).
+    """
+
+    def __init__(self, in_channels=6, ndf=NDF, n_layers=D_LAYERS):
+        super().__init__()
+        layers, c = [], in_channels
+        for i in range(n_layers + 1):
+            out = ndf * min(2 ** i, 8)
+            stride = 2 if i < n_layers else 1
+            block = [spectral_norm(nn.Conv2d(c, out, 4, stride=stride, padding=1))]
+            if i > 0:
+                block.append(nn.InstanceNorm2d(out, affine=True))
+            block.append(nn.LeakyReLU(0.2, True))
+            layers.append(nn.Sequential(*block))
+            c = out
+        self.blocks = nn.ModuleList(layers)
+        self.last = spectral_norm(nn.Conv2d(c, 1, 4, stride=1, padding=1))
+
+    def forward(self, condition, image, features=False):
+        """Scores (B, 1, h, w) of the pairs; with features=True also each block's output (a list)."""
+        x = torch.cat([condition, image], dim=1)
+        feats = []
+        for block in self.blocks:
+            x = block(x)
+            feats.append(x)
+        scores = self.last(x)
+        return (scores, feats) if features else scores
+
+
+# ====================================================================== the losses
+def gan_loss_d(real_scores, fake_scores, mode=GAN_LOSS):
+    """The discriminator's loss: real pairs should score high (1), generated ones low.
+
+    lsgan:   (D(real) - 1)^2 + D(fake)^2, halved as in pix2pix (slows D relative to G)
+    hinge:   relu(1 - D(real)) + relu(1 + D(fake))   (only wrong or unsure scores count)
+    wgan-gp: D(fake) - D(real)   (add LAMBDA_GP * gradient_penalty: D must stay 1-Lipschitz)
+    """
+    if mode == "lsgan":
+        return 0.5 * (F.mse_loss(real_scores, torch.ones_like(real_scores))
+                      + F.mse_loss(fake_scores, torch.zeros_like(fake_scores)))
+    if mode == "hinge":
+        return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+    if mode == "wgan-gp":
+        return fake_scores.mean() - real_scores.mean()
+    raise ValueError(f"unknown GAN loss {mode!r}; choose one of {GAN_LOSSES}")
+
+
+def gan_loss_g(fake_scores, mode=GAN_LOSS):
+    """The generator's adversarial loss: its images should score as real.
+
+    lsgan: (D(fake) - 1)^2;  hinge and wgan-gp: -D(fake).
+    """
+    if mode == "lsgan":
+        return F.mse_loss(fake_scores, torch.ones_like(fake_scores))
+    if mode in ("hinge", "wgan-gp"):
+        return -fake_scores.mean()
+    raise ValueError(f"unknown GAN loss {mode!r}; choose one of {GAN_LOSSES}")
+
+
+def gradient_penalty(D, real, fake, condition):
+    """WGAN-GP's penalty: mean over the batch of (||grad_x D(condition, x)||_2 - 1)^2.
+
+    x are random points on the segments between real and fake images (one mixing weight per
+    image); the gradient is taken with respect to the image only, the norm over all its
+    pixels and channels, and D's scores over its patches are summed.
+    """
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    scores = D(condition, mixed)
+    grad, = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def feature_matching_loss(fake_features, real_features):
+    """Mean over D's blocks of L1(features of the fake pair, features of the real pair)."""
+    losses = [F.l1_loss(fake, real.detach()) for fake, real in zip(fake_features, real_features)]
+    return sum(losses) / len(losses)
+
+
+# ====================================================================== the generator
+class GenGAN(GenVanillaNN):
+    """GenVanillaNN's option 2 (stick figure -> image, U-Net) trained with a PatchGAN discriminator.
+
+    videoSkeTgt, loadFromFile, image_size, device: as GenVanillaNN (the model: <dataset>/models/gan_<size>.pt)
+    gan_loss      lsgan | hinge | wgan-gp
+    ngf, ndf      widths of the generator and the discriminator; dropout: the generator's
+    """
+
+    kind = "gan"
+
+    def __init__(self, videoSkeTgt, loadFromFile=False, image_size=None, device=None, gan_loss=GAN_LOSS,
+                 ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT):
+        if gan_loss not in GAN_LOSSES:
+            raise DanceError(f"--gan-loss {gan_loss}: choose one of {', '.join(GAN_LOSSES)}")
+        self.gan_loss = gan_loss
+        super().__init__(videoSkeTgt, loadFromFile=loadFromFile, optSkeOrImage=2, image_size=image_size,
+                         device=device, ngf=ngf, dropout=dropout, augment=augment)
+        self.network_settings["ndf"] = ndf   # recorded, so a checkpoint of another D is refused
+        self.netD = self._place(PatchDiscriminator(ndf=ndf))
+
+    def train_command(self):
+        return f"python GenGAN.py --data {self.videoSke.directory} --size {self.image_size}"
+
+    def settings(self):
+        return dict(super().settings(), gan_loss=self.gan_loss)
+
+    # ------------------------------------------------------------------ training
+    def make_optimizers(self, lr=LR):
+        super().make_optimizers(lr)
+        self.netD.train()
+        self.optD = torch.optim.Adam(self.netD.parameters(), lr=lr, betas=BETAS)
+
+    def optimizers(self):
+        return [self.optG, self.optD]
+
+    def training_state(self):
+        return dict(super().training_state(), netD=self.netD.state_dict(), optD=self.optD.state_dict())
+
+    def load_training_state(self, path, state):
+        super().load_training_state(path, state)
+        self.netD.load_state_dict(state["netD"])
+        self.optD.load_state_dict(state["optD"])
+
+    def train_step(self, source, target):
+        """One discriminator step, then one generator step, on a batch (source: stick figures, target: real)."""
+        with autocast(self.device):
+            fake = self.netG(source)
+
+        # 1. The discriminator learns to tell (figure, real) pairs from (figure, generated) ones.
+        self.netD.requires_grad_(True)
+        self.optD.zero_grad(set_to_none=True)
+        with autocast(self.device):
+            real_scores = self.netD(source, target)
+            fake_scores = self.netD(source, fake.detach())   # detach: this step does not change G
+        loss_d = gan_loss_d(real_scores.float(), fake_scores.float(), self.gan_loss)
+        losses = {"d": loss_d.detach()}
+        if self.gan_loss == "wgan-gp":
+            penalty = gradient_penalty(self.netD, target, fake.float(), source)   # in float32
+            loss_d = loss_d + LAMBDA_GP * penalty
+            losses["gp"] = penalty.detach()
+        loss_d.backward()
+        self.optD.step()
+
+        # 2. The generator learns to fool it, while staying close to the real image.
+        self.netD.requires_grad_(False)   # D is only a judge here: no gradients for its weights
+        self.optG.zero_grad(set_to_none=True)
+        with autocast(self.device):
+            fake_scores, fake_features = self.netD(source, fake, features=True)
+            with torch.no_grad():
+                _, real_features = self.netD(source, target, features=True)
+        loss_gan = gan_loss_g(fake_scores.float(), self.gan_loss)
+        loss_l1 = F.l1_loss(fake.float(), target)
+        loss_fm = feature_matching_loss([f.float() for f in fake_features], [f.float() for f in real_features])
+        (loss_gan + LAMBDA_L1 * loss_l1 + LAMBDA_FM * loss_fm).backward()
+        self.optG.step()
+        self.netD.requires_grad_(True)
+        losses.update(g_gan=loss_gan.detach(), l1=loss_l1.detach(), fm=loss_fm.detach())
+        return losses
+
+
+# ====================================================================== the command line
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Train the target's GAN generator (pix2pix style).")
+    add_training_arguments(parser)
+    parser.add_argument("--gan-loss", choices=GAN_LOSSES, default=GAN_LOSS,
+                        help="the adversarial loss (default: %(default)s)")
+    parser.add_argument("--ndf", type=int, default=NDF, help="width of the discriminator (default: %(default)s)")
+    args = parser.parse_args(argv)
+    check_training_arguments(args)
+    if args.ndf < 1:
+        raise DanceError(f"--ndf {args.ndf}: must be at least 1")
+    gen = GenGAN(open_dataset(args.data), image_size=args.size, device=args.device, gan_loss=args.gan_loss,
+                 ngf=args.ngf, ndf=args.ndf, augment=args.augment)
+    print(f"training {gen.name} ({gen.gan_loss}) at {gen.image_size} px on {gen.device}, {len(gen.videoSke)} images")
+    report(gen, gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr))
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,140 @@
+"""GenGAN: the discriminator, the losses, one training step of each GAN loss, resume, the model file.
+
+Small and fast on a CPU: 8 real taichi1 crops in tmp_path, 64 px, narrow networks, fixed seeds.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))        # the shared small dataset
+from test_gen_vanilla import ITEMS, SIZE, make_small_dataset, seed  # noqa: E402
+
+from DanceUtils import DanceError  # noqa: E402
+from GenGAN import (GAN_LOSSES, GenGAN, PatchDiscriminator, feature_matching_loss, gan_loss_d,  # noqa: E402
+                    gan_loss_g, gradient_penalty)
+from GenVanilla import GenNNSkeImToImage, GenVanillaNN, VideoSkeletonDataset  # noqa: E402
+
+NGF = NDF = 8
+
+
+@pytest.fixture
+def small_vs(tmp_path):
+    return make_small_dataset(tmp_path / "taichi8")
+
+
+def small_gan(vs, **kwargs):
+    return GenGAN(vs, **dict(dict(image_size=SIZE, device="cpu", ngf=NGF, ndf=NDF), **kwargs))
+
+
+def test_gan_reuses_the_vanilla_generator(small_vs):
+    gen = small_gan(small_vs)
+    assert isinstance(gen, GenVanillaNN) and isinstance(gen.netG, GenNNSkeImToImage)
+    assert gen.filename.endswith(f"models/gan_{SIZE}.pt")
+
+
+def test_patch_discriminator_shapes_and_spectral_norm():
+    D = PatchDiscriminator(ndf=NDF).eval()   # eval: spectral norm's power iteration stops, outputs repeat
+    figure, image = torch.rand(2, 3, SIZE, SIZE), torch.rand(2, 3, SIZE, SIZE)
+    scores, features = D(figure, image, features=True)
+    assert scores.shape == (2, 1, 6, 6)               # one score per patch
+    assert len(features) == 4 and features[0].shape == (2, NDF, SIZE // 2, SIZE // 2)
+    assert torch.equal(D(figure, image), scores)
+    names = [name for name, _ in D.named_parameters()]
+    assert sum("parametrizations.weight.original" in n for n in names) == 5   # every convolution
+
+
+# ---------------------------------------------------------------------- the losses
+def test_gan_losses_on_known_scores():
+    ones, zeros = torch.ones(4, 1, 3, 3), torch.zeros(4, 1, 3, 3)
+    assert gan_loss_d(ones, zeros, "lsgan") == 0                  # a perfect judge
+    assert gan_loss_d(zeros, ones, "lsgan") == 1                  # 0.5 * (1 + 1)
+    assert gan_loss_g(ones, "lsgan") == 0
+    assert gan_loss_d(2 * ones, -2 * ones, "hinge") == 0          # beyond the margins: nothing to learn
+    assert gan_loss_d(zeros, zeros, "hinge") == 2
+    assert gan_loss_g(3 * ones, "hinge") == -3
+    assert gan_loss_d(3 * ones, ones, "wgan-gp") == -2            # D(fake) - D(real)
+    assert gan_loss_g(ones, "wgan-gp") == -1
+    with pytest.raises(ValueError):
+        gan_loss_d(ones, zeros, "vanilla")
+
+
+def test_gradient_penalty_of_a_linear_critic_is_known():
+    # D(x) = sum(w * x): its gradient with respect to x is w everywhere, so the penalty is (||w|| - 1)^2.
+    torch.manual_seed(0)
+    w = torch.randn(1, 3, 8, 8, dtype=torch.float64)
+
+    def D(condition, x):
+        return (w * x).sum(dim=(1, 2, 3))
+
+    real = torch.randn(5, 3, 8, 8, dtype=torch.float64)
+    fake = torch.randn(5, 3, 8, 8, dtype=torch.float64)
+    cond = torch.zeros(5, 3, 8, 8, dtype=torch.float64)
+    expected = (w.norm() - 1) ** 2
+    assert torch.allclose(gradient_penalty(D, real, fake, cond), expected, atol=1e-12)
+    w = w / w.norm()                                              # a 1-Lipschitz critic: no penalty
+    assert gradient_penalty(D, real, fake, cond).abs() < 1e-12
+
+
+def test_feature_matching_loss():
+    real = [torch.zeros(2, 4, 8, 8), torch.zeros(2, 8, 4, 4)]
+    assert feature_matching_loss(real, real) == 0
+    fake = [torch.ones(2, 4, 8, 8), torch.full((2, 8, 4, 4), 3.0)]
+    assert feature_matching_loss(fake, real) == 2                 # mean of 1 and 3
+
+
+# ---------------------------------------------------------------------- training
+def changed(before, module):
+    return any(not torch.equal(before[name], p) for name, p in module.state_dict().items() if name in before)
+
+
+@pytest.mark.parametrize("gan_loss", GAN_LOSSES)
+def test_one_training_step_changes_both_networks(small_vs, gan_loss):
+    seed()
+    gen = small_gan(small_vs, gan_loss=gan_loss)
+    gen.make_optimizers(2e-4)
+    gen.netG.train()
+    dataset = VideoSkeletonDataset(small_vs, optSkeOrImage=2, image_size=SIZE, augment=True)
+    source, target = (torch.stack(t) for t in zip(*(dataset[i] for i in range(4))))
+    G_before = {k: v.clone() for k, v in gen.netG.state_dict().items()}
+    D_before = {k: v.clone() for k, v in gen.netD.named_parameters()}
+    losses = gen.train_step(source, target)
+    assert {"d", "g_gan", "l1", "fm"} <= set(losses) and ("gp" in losses) == (gan_loss == "wgan-gp")
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert changed(G_before, gen.netG)
+    assert any(not torch.equal(D_before[k], p) for k, p in gen.netD.named_parameters())
+    assert all(p.requires_grad for p in gen.netD.parameters())     # D is trainable again after G's step
+
+
+def test_resume_continues_from_the_checkpoint(small_vs):
+    seed()
+    first = small_gan(small_vs)
+    assert len(first.train(1, batch_size=ITEMS // 2, progress=False)) == 1
+    gen = small_gan(small_vs)
+    history = gen.train(1, batch_size=ITEMS // 2, progress=False)
+    assert len(history) == 2 and gen.epochs_done == 2
+    checkpoint = torch.load(gen.checkpoint_file, weights_only=True)
+    assert {"netG", "netD", "optG", "optD"} <= set(checkpoint["state"])
+    assert len(checkpoint["history"]) == 2
+    data = torch.load(gen.filename, weights_only=True)
+    assert data["settings"]["kind"] == "gan" and data["settings"]["epochs"] == 2
+    assert set(data["state_dict"]) == set(gen.netG.state_dict())   # the model file: the generator only
+    loaded = GenGAN(small_vs, loadFromFile=True, image_size=SIZE, device="cpu")
+    for i in (0, 7):
+        assert np.array_equal(loaded.generate(small_vs.ske[i]), gen.generate(small_vs.ske[i]))
+    with pytest.raises(DanceError, match="restart"):              # another discriminator: refused
+        small_gan(small_vs, ndf=2 * NDF).train(1, progress=False)
+
+
+def test_model_file_errors(small_vs):
+    with pytest.raises(DanceError, match="GenGAN.py") as err:
+        GenGAN(small_vs, loadFromFile=True, image_size=SIZE, device="cpu")
+    assert f"gan_{SIZE}.pt" in str(err.value)
+    vanilla = GenVanillaNN(small_vs, optSkeOrImage=2, image_size=SIZE, device="cpu", ngf=NGF)
+    vanilla.save(vanilla.filename.replace("vanilla_image", "gan"))   # a vanilla model under the GAN's name
+    with pytest.raises(DanceError, match="'vanilla_image' model, not a 'gan' one"):
+        GenGAN(small_vs, loadFromFile=True, image_size=SIZE, device="cpu")
+    with pytest.raises(DanceError, match="--gan-loss"):
+        small_gan(small_vs, gan_loss="vanilla")
