@@ -131,7 +131,7 @@ def feature_matching_loss(fake_features, real_features):
 class GenGAN(GenVanillaNN):
     """GenVanillaNN's option 2 (stick figure -> image, U-Net) trained with a PatchGAN discriminator.
 
-    videoSkeTgt, loadFromFile, image_size, device: as GenVanillaNN (the model: <dataset>/models/gan_<size>.pt)
+    videoSkeTgt, loadFromFile, image_size, device, model_dir: as GenVanillaNN (the model: <dataset>/models/gan_<size>.pt)
     gan_loss      lsgan | hinge | wgan-gp
     ngf, ndf      widths of the generator and the discriminator; dropout: the generator's
     """
@@ -139,12 +139,12 @@ class GenGAN(GenVanillaNN):
     kind = "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, image_size=None, device=None, gan_loss=GAN_LOSS,
-                 ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT):
+                 ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT, model_dir=None):
         if gan_loss not in GAN_LOSSES:
             raise DanceError(f"--gan-loss {gan_loss}: choose one of {', '.join(GAN_LOSSES)}")
         self.gan_loss = gan_loss
         super().__init__(videoSkeTgt, loadFromFile=loadFromFile, optSkeOrImage=2, image_size=image_size,
-                         device=device, ngf=ngf, dropout=dropout, augment=augment)
+                         device=device, ngf=ngf, dropout=dropout, augment=augment, model_dir=model_dir)
         self.network_settings["ndf"] = ndf   # recorded, so a checkpoint of another D is refused
         self.netD = self._place(PatchDiscriminator(ndf=ndf))
 

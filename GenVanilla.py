@@ -396,13 +396,14 @@ def loader_workers(device):
 
 
 def fit(step, loader, n_epochs, device, start_epoch=0, history=None, on_epoch_end=None,
-        desc="training", progress=True):
+        desc="training", progress=True, stop=None):
     """The training loop, shared by GenVanillaNN and GenGAN.
 
     step(source, target) -> {loss name: tensor}: one optimisation step on a batch.
     on_epoch_end(epoch, history, seconds): called after every epoch (it saves the files).
     history: one dict {loss name: mean over the epoch} per epoch already done; extended
     and returned. Epochs are numbered from 1; this trains start_epoch+1 .. start_epoch+n_epochs.
+    stop(): asked after every epoch; True ends the training early (e.g. a time budget is spent).
     """
     history = [] if history is None else history
     end = start_epoch + n_epochs
@@ -425,6 +426,8 @@ def fit(step, loader, n_epochs, device, start_epoch=0, history=None, on_epoch_en
             tqdm.write(f"{desc} epoch {epoch}/{end}: {losses}  ({seconds:.1f} s)")
         if on_epoch_end:
             on_epoch_end(epoch, history, seconds)
+        if stop and stop():
+            break
     return history
 
 
@@ -469,12 +472,16 @@ class GenVanillaNN:
     device          "cpu", "cuda", ... (default: cuda, then mps, then cpu)
     ngf, dropout    the generator's width and dropout (a loaded model keeps those of its file)
     augment         random joint shift/scale of the training pairs
+    model_dir       where the model files go (default: <dataset>/models, DESIGN.md)
+
+    `notes` (a dict) is recorded in the model file as it is, e.g. DanceEval's training split;
+    after load(), `loaded_settings` holds everything the file recorded.
     """
 
     kind = None   # the model's name (NAMES); GenGAN sets "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, optSkeOrImage=1, image_size=None, device=None,
-                 ngf=NGF, dropout=DROPOUT, augment=AUGMENT):
+                 ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None):
         if optSkeOrImage not in (1, 2):
             raise DanceError(f"--opt {optSkeOrImage}: choose 1 (skeleton numbers) or 2 (stick figure)")
         self.videoSke = videoSkeTgt
@@ -483,8 +490,9 @@ class GenVanillaNN:
         self.image_size = int(image_size or IMAGE_SIZE)
         self.device = pick_device(device)
         self.augment = augment
-        models = os.path.join(videoSkeTgt.directory, "models")
+        models = model_dir or os.path.join(videoSkeTgt.directory, "models")
         stem = os.path.join(models, f"{self.name}_{self.image_size}")
+        self.notes, self.loaded_settings = {}, {}
         self.filename = stem + ".pt"
         self.checkpoint_file = stem + ".ckpt.pt"
         self.loss_file = stem + "_loss.png"
@@ -513,7 +521,8 @@ class GenVanillaNN:
     # ------------------------------------------------------------------ model file
     def settings(self):
         """What the model file records: the network's settings plus how far it was trained."""
-        return dict(self.network_settings, epochs=self.epochs_done, train_seconds=round(self.train_seconds, 1))
+        return dict(self.network_settings, epochs=self.epochs_done, train_seconds=round(self.train_seconds, 1),
+                    notes=self.notes)
 
     def set_progress(self, settings):
         """How far the model of these settings (a model file's or a checkpoint's) was trained."""
@@ -537,6 +546,7 @@ class GenVanillaNN:
             raise DanceError(f"{path}: settings that describe no network ({err})") from None
         load_state(path, self.netG, data.get("state_dict"))
         self.set_progress(settings)
+        self.loaded_settings = settings
         self._place(self.netG)
 
     # ------------------------------------------------------------------ training
@@ -595,7 +605,8 @@ class GenVanillaNN:
     def optimizers(self):
         return [self.optG]
 
-    def train(self, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress=True, indices=None):
+    def train(self, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress=True, indices=None,
+              max_seconds=None, after_epoch=None):
         """Train n_epochs more epochs, resuming from the checkpoint unless restart=True.
 
         restart=True ignores the checkpoint: the network keeps the weights it has (new ones
@@ -603,6 +614,8 @@ class GenVanillaNN:
 
         After every epoch: the checkpoint, the model file, the loss curve and the sample grid.
         indices: train on these items of the dataset only (default: all).
+        max_seconds: stop after the epoch at which the total training time reaches this.
+        after_epoch(self): called after every epoch, once the files are saved.
         Returns the loss history (one dict per epoch since the start).
         """
         dataset = VideoSkeletonDataset(self.videoSke, optSkeOrImage=self.opt, image_size=self.image_size,
@@ -627,9 +640,15 @@ class GenVanillaNN:
             self.save()
             save_loss_curve(self.loss_file, history, f"{self.name} {self.image_size} px")
             save_image(self.samples_file, self.sample_grid(dataset, samples))
+            if after_epoch:
+                after_epoch(self)
+                self.netG.train()   # after_epoch may have generated images (eval mode)
+
+        def out_of_time():
+            return max_seconds is not None and self.train_seconds >= max_seconds
 
         fit(self.train_step, loader, n_epochs, self.device, start_epoch=self.epochs_done, history=history,
-            on_epoch_end=end_of_epoch, desc=self.name, progress=progress)
+            on_epoch_end=end_of_epoch, desc=self.name, progress=progress, stop=out_of_time)
         return history
 
     def sample_grid(self, dataset, items):
