@@ -241,8 +241,12 @@ def comparison_grid(real, skeletons, outputs, items, size):
     return np.vstack([header] + rows)
 
 
-def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, quick=False, size=None, progress=True):
-    """Train (or reuse) and evaluate `gens` on dataset_dir; returns the report (also written to out_dir)."""
+def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, quick=False, size=None, progress=True,
+             extra=None):
+    """Train (or reuse) and evaluate `gens` on dataset_dir; returns the report (also written to out_dir).
+
+    extra: {name: generator} of ready generators to score beside them (anything with generate(ske)).
+    """
     if not os.path.exists(dataset_dir):
         raise DanceError(f"{dataset_dir}: no such dataset directory")
     if not is_prepared_dataset(dataset_dir):
@@ -269,7 +273,8 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     real = [cv2.resize(test.readImage(i), (size, size), interpolation=cv2.INTER_AREA)
             if test.image_size != size else test.readImage(i) for i in range(len(test))]
 
-    phases = ["real"] + list(gens)
+    extra = extra or {}
+    phases = ["real"] + list(gens) + list(extra)
     bar = tqdm(phases, desc="evaluating", unit="phase", disable=not progress)
     detector = PoseDetector(static_image_mode=True)
     report = {"dataset": os.path.abspath(dataset_dir), "device": str(device), "image_size": size,
@@ -285,7 +290,9 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
                 error, rate = pose_scores(detector, real, skeletons)
                 report["real"] = {"pose_error": error, "detect_rate": rate}
                 continue
-            if phase == "nearest":
+            if phase in extra:
+                gen, train_seconds = extra[phase], 0.0
+            elif phase == "nearest":
                 from GenNearest import GenNearest
                 gen, train_seconds = GenNearest(dataset.subset(train_items)), 0.0
             else:
