@@ -242,10 +242,11 @@ def comparison_grid(real, skeletons, outputs, items, size):
 
 
 def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, quick=False, size=None, progress=True,
-             extra=None):
+             extra=None, minutes=None):
     """Train (or reuse) and evaluate `gens` on dataset_dir; returns the report (also written to out_dir).
 
     extra: {name: generator} of ready generators to score beside them (anything with generate(ske)).
+    minutes: total training minutes, shared among the networks as MINUTES shares them (default: MINUTES).
     """
     if not os.path.exists(dataset_dir):
         raise DanceError(f"{dataset_dir}: no such dataset directory")
@@ -299,7 +300,8 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
                 if epochs is not None or quick:
                     budget = {"epochs": epochs or QUICK_EPOCHS}
                 else:
-                    budget = {"minutes": MINUTES[phase]}
+                    share = 1.0 if minutes is None else minutes / sum(MINUTES.values())
+                    budget = {"minutes": round(MINUTES[phase] * share, 2)}
 
                 def on_epoch(gen, phase=phase):
                     images, _ = run_generator(gen, skeletons, size)
@@ -346,13 +348,18 @@ def main(argv=None):
                         help=f"epochs for every network (default: train for the minutes {MINUTES}; {QUICK_EPOCHS} with --quick)")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--size", type=int, default=None, help="image size (default: the dataset's)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help=f"total training minutes, shared as {MINUTES} shares them (default: {sum(MINUTES.values())})")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_EPOCHS} epoch on {QUICK_ITEMS} frames: checks the whole path in a minute")
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         raise DanceError(f"--epochs {args.epochs}: must be 1 or more")
     gens = [g.strip() for g in args.gens.split(",") if g.strip()]
-    report = evaluate(args.dataset, args.out, gens, args.epochs, args.device, args.quick, args.size)
+    if args.minutes is not None and args.minutes <= 0:
+        raise DanceError(f"--minutes {args.minutes}: must be positive")
+    report = evaluate(args.dataset, args.out, gens, args.epochs, args.device, args.quick, args.size,
+                      minutes=args.minutes)
     out = args.out or os.path.join("data", "eval", os.path.basename(os.path.normpath(args.dataset)))
     print(report_markdown(report))
     print(f"wrote {out}/report.json, report.md and grid.png")

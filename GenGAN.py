@@ -27,7 +27,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from DanceUtils import DanceError, run_cli
 from GenVanilla import (AUGMENT, BETAS, LR, NGF, GenVanillaNN, add_training_arguments, autocast,
-                        check_training_arguments, open_dataset, report)
+                        check_training_arguments, open_dataset, train_from_command_line)
 
 # Defaults of `python GenGAN.py` (command-line flags override them).
 GAN_LOSS = "lsgan"          # lsgan (least squares, pix2pix's choice) | hinge | wgan-gp
@@ -221,8 +221,7 @@ def main(argv=None):
         raise DanceError(f"--ndf {args.ndf}: must be at least 1")
     gen = GenGAN(open_dataset(args.data), image_size=args.size, device=args.device, gan_loss=args.gan_loss,
                  ngf=args.ngf, ndf=args.ndf, augment=args.augment)
-    print(f"training {gen.name} ({gen.gan_loss}) at {gen.image_size} px on {gen.device}, {len(gen.videoSke)} images")
-    report(gen, gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr))
+    train_from_command_line(gen, args, what=f"{gen.name} ({gen.gan_loss})")
     return 0
 
 

@@ -707,7 +707,10 @@ def check_training_arguments(args):
         raise DanceError(f"--lr {args.lr}: must be positive")
 
 
-def report(gen, history):
+def train_from_command_line(gen, args, what=None):
+    """Train `gen` as the shared flags say, and report where its files are."""
+    print(f"training {what or gen.name} at {gen.image_size} px on {gen.device}, {len(gen.videoSke)} images")
+    history = gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr)
     print(f"{gen.name}: {gen.epochs_done} epochs, last loss "
           + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items())
           + f"; model {gen.filename}, curve {gen.loss_file}, samples {gen.samples_file}")
@@ -722,8 +725,7 @@ def main(argv=None):
     check_training_arguments(args)
     gen = GenVanillaNN(open_dataset(args.data), optSkeOrImage=args.opt, image_size=args.size,
                        device=args.device, ngf=args.ngf, augment=args.augment)
-    print(f"training {gen.name} at {gen.image_size} px on {gen.device}, {len(gen.videoSke)} images")
-    report(gen, gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr))
+    train_from_command_line(gen, args)
     return 0
 
 
