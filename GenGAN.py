@@ -27,7 +27,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from DanceUtils import DanceError, run_cli
 from GenVanilla import (AUGMENT, BETAS, LR, NGF, GenVanillaNN, add_training_arguments, autocast,
-                        check_training_arguments, open_dataset, train_from_command_line)
+                        check_training_arguments, for_training, open_dataset, start_distributed,
+                        train_from_command_line)
 
 # Defaults of `python GenGAN.py` (command-line flags override them).
 GAN_LOSS = "lsgan"          # lsgan (least squares, pix2pix's choice) | hinge | wgan-gp
@@ -158,6 +159,7 @@ class GenGAN(GenVanillaNN):
     def make_optimizers(self, lr=LR):
         super().make_optimizers(lr)
         self.netD.train()
+        self.trainD = for_training(self.netD, self.device)   # netD, or netD in DistributedDataParallel
         self.optD = torch.optim.Adam(self.netD.parameters(), lr=lr, betas=BETAS)
 
     def optimizers(self):
@@ -172,17 +174,22 @@ class GenGAN(GenVanillaNN):
         self.optD.load_state_dict(state["optD"])
 
     def train_step(self, source, target):
-        """One discriminator step, then one generator step, on a batch (source: stick figures, target: real)."""
+        """One discriminator step, then one generator step, on a batch (source: stick figures, target: real).
+
+        D judges the real and the generated pairs in one call, on a batch of both: instance
+        norm treats each image on its own, so this equals two calls, and under torchrun
+        DistributedDataParallel wants one call per backward.
+        """
         with autocast(self.device):
-            fake = self.netG(source)
+            fake = self.trainG(source)
+        figures = torch.cat([source, source])
 
         # 1. The discriminator learns to tell (figure, real) pairs from (figure, generated) ones.
         self.netD.requires_grad_(True)
         self.optD.zero_grad(set_to_none=True)
-        with autocast(self.device):
-            real_scores = self.netD(source, target)
-            fake_scores = self.netD(source, fake.detach())   # detach: this step does not change G
-        loss_d = gan_loss_d(real_scores.float(), fake_scores.float(), self.gan_loss)
+        with autocast(self.device):   # detach: this step does not change G
+            real_scores, fake_scores = self.trainD(figures, torch.cat([target, fake.detach()])).float().chunk(2)
+        loss_d = gan_loss_d(real_scores, fake_scores, self.gan_loss)
         losses = {"d": loss_d.detach()}
         if self.gan_loss == "wgan-gp":
             penalty = gradient_penalty(self.netD, target, fake.float(), source)   # in float32
@@ -191,16 +198,17 @@ class GenGAN(GenVanillaNN):
         loss_d.backward()
         self.optD.step()
 
-        # 2. The generator learns to fool it, while staying close to the real image.
-        self.netD.requires_grad_(False)   # D is only a judge here: no gradients for its weights
+        # 2. The generator learns to fool it, while staying close to the real image. D is only a
+        # judge here: no gradients for its weights, and its bare module (nothing to average).
+        self.netD.requires_grad_(False)
         self.optG.zero_grad(set_to_none=True)
         with autocast(self.device):
-            fake_scores, fake_features = self.netD(source, fake, features=True)
-            with torch.no_grad():
-                _, real_features = self.netD(source, target, features=True)
-        loss_gan = gan_loss_g(fake_scores.float(), self.gan_loss)
+            scores, features = self.netD(figures, torch.cat([fake, target]), features=True)
+        fake_scores = scores.float().chunk(2)[0]
+        fake_features, real_features = zip(*(f.float().chunk(2) for f in features))
+        loss_gan = gan_loss_g(fake_scores, self.gan_loss)
         loss_l1 = F.l1_loss(fake.float(), target)
-        loss_fm = feature_matching_loss([f.float() for f in fake_features], [f.float() for f in real_features])
+        loss_fm = feature_matching_loss(fake_features, real_features)
         (loss_gan + LAMBDA_L1 * loss_l1 + LAMBDA_FM * loss_fm).backward()
         self.optG.step()
         self.netD.requires_grad_(True)
@@ -219,7 +227,8 @@ def main(argv=None):
     check_training_arguments(args)
     if args.ndf < 1:
         raise DanceError(f"--ndf {args.ndf}: must be at least 1")
-    gen = GenGAN(open_dataset(args.data), image_size=args.size, device=args.device, gan_loss=args.gan_loss,
+    gen = GenGAN(open_dataset(args.data), image_size=args.size, device=start_distributed(args.device),
+                 gan_loss=args.gan_loss,
                  ngf=args.ngf, ndf=args.ndf, augment=args.augment)
     train_from_command_line(gen, args, what=f"{gen.name} ({gen.gan_loss})")
     return 0

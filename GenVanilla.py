@@ -37,9 +37,11 @@ import time
 import cv2
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
 from DanceUtils import DanceError, atomic_path, pick_device, run_cli
@@ -390,6 +392,51 @@ def to_device(tensor, device):
     return tensor
 
 
+# Several processes: `torchrun --nproc_per_node=N GenGAN.py ...` starts N copies of the script,
+# one per GPU (or N on the CPU), each with the environment variables RANK, LOCAL_RANK and
+# WORLD_SIZE. Each process trains on its own share of every epoch (DistributedSampler) and
+# DistributedDataParallel averages the gradients of all processes at every step, so the weights
+# stay identical everywhere, as with one process and an N times larger batch. Only process 0
+# (the "main" one) prints and writes files. Run as plain `python`, nothing of this happens.
+def start_distributed(requested_device=None):
+    """The device of this process; started by torchrun, it also joins the other processes.
+
+    NCCL links the GPUs (one per process, the one of its LOCAL_RANK); gloo links CPU processes.
+    """
+    device = pick_device(requested_device)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def stop_distributed():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def is_main_process():
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def for_training(network, device):
+    """`network` wrapped in DistributedDataParallel when several processes train; `network` otherwise."""
+    if not dist.is_initialized():
+        return network
+    return DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def all_agree(flag, device):
+    """The main process's `flag`, the same in every process (they must stop at the same epoch)."""
+    if not dist.is_initialized():
+        return flag
+    decision = torch.tensor([float(flag)], device=device)
+    dist.broadcast(decision, src=0)
+    return bool(decision.item())
+
+
 def loader_workers(device):
     """Processes preparing batches: none on a CPU (its cores train), a few beside a GPU (which waits for them)."""
     return min(4, max(0, (os.cpu_count() or 1) - 1)) if device.type == "cuda" else 0
@@ -408,6 +455,8 @@ def fit(step, loader, n_epochs, device, start_epoch=0, history=None, on_epoch_en
     history = [] if history is None else history
     end = start_epoch + n_epochs
     for epoch in range(start_epoch + 1, end + 1):
+        if isinstance(loader.sampler, DistributedSampler):
+            loader.sampler.set_epoch(epoch)   # a new shuffle each epoch, the same in every process
         started = time.perf_counter()
         totals, batches = {}, 0
         bar = tqdm(loader, desc=f"{desc} {epoch}/{end}", unit="batch", disable=not progress, leave=False)
@@ -426,7 +475,7 @@ def fit(step, loader, n_epochs, device, start_epoch=0, history=None, on_epoch_en
             tqdm.write(f"{desc} epoch {epoch}/{end}: {losses}  ({seconds:.1f} s)")
         if on_epoch_end:
             on_epoch_end(epoch, history, seconds)
-        if stop and stop():
+        if stop and all_agree(stop(), device):
             break
     return history
 
@@ -551,14 +600,20 @@ class GenVanillaNN:
 
     # ------------------------------------------------------------------ training
     def make_optimizers(self, lr=LR):
-        """Adam for the generator (pix2pix's settings). GenGAN adds the discriminator's."""
+        """Adam for the generator (pix2pix's settings). GenGAN adds the discriminator's.
+
+        trainG is the generator as the training step calls it: netG itself, or netG inside
+        DistributedDataParallel under torchrun (the same weights; its backward also averages
+        the gradients of all processes).
+        """
+        self.trainG = for_training(self.netG, self.device)
         self.optG = torch.optim.Adam(self.netG.parameters(), lr=lr, betas=BETAS)
 
     def train_step(self, source, target):
         """One step on a batch: L1 distance between the generated and the real images."""
         self.optG.zero_grad(set_to_none=True)
         with autocast(self.device):
-            fake = self.netG(source)
+            fake = self.trainG(source)
         loss = F.l1_loss(fake.float(), target)
         loss.backward()
         self.optG.step()
@@ -622,9 +677,12 @@ class GenVanillaNN:
                                        source_transform=self.source_transform, augment=self.augment,
                                        indices=indices)
         workers = loader_workers(self.device)
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=len(dataset) > batch_size,
-                            num_workers=workers, persistent_workers=workers > 0,
-                            pin_memory=self.device.type == "cuda")
+        # Under torchrun each process takes its own share of the items (batch_size is per process).
+        sampler = DistributedSampler(dataset, shuffle=True) if dist.is_initialized() else None
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
+                            drop_last=len(dataset) > batch_size, num_workers=workers,
+                            persistent_workers=workers > 0, pin_memory=self.device.type == "cuda")
+        main = is_main_process()
         self.netG.train()
         self.make_optimizers(lr)
         if restart:
@@ -636,6 +694,8 @@ class GenVanillaNN:
 
         def end_of_epoch(epoch, history, seconds):
             self.epochs_done, self.train_seconds = epoch, self.train_seconds + seconds
+            if not main:   # the weights are the same in every process: one writes them
+                return
             self.save_checkpoint(history)
             self.save()
             save_loss_curve(self.loss_file, history, f"{self.name} {self.image_size} px")
@@ -648,7 +708,7 @@ class GenVanillaNN:
             return max_seconds is not None and self.train_seconds >= max_seconds
 
         fit(self.train_step, loader, n_epochs, self.device, start_epoch=self.epochs_done, history=history,
-            on_epoch_end=end_of_epoch, desc=self.name, progress=progress, stop=out_of_time)
+            on_epoch_end=end_of_epoch, desc=self.name, progress=progress and main, stop=out_of_time)
         return history
 
     def sample_grid(self, dataset, items):
@@ -708,12 +768,20 @@ def check_training_arguments(args):
 
 
 def train_from_command_line(gen, args, what=None):
-    """Train `gen` as the shared flags say, and report where its files are."""
-    print(f"training {what or gen.name} at {gen.image_size} px on {gen.device}, {len(gen.videoSke)} images")
-    history = gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr)
-    print(f"{gen.name}: {gen.epochs_done} epochs, last loss "
-          + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items())
-          + f"; model {gen.filename}, curve {gen.loss_file}, samples {gen.samples_file}")
+    """Train `gen` as the shared flags say, and report where its files are (in one process under torchrun)."""
+    try:
+        main = is_main_process()
+        if main:
+            processes = f" x {dist.get_world_size()} processes" if dist.is_initialized() else ""
+            print(f"training {what or gen.name} at {gen.image_size} px on {gen.device}{processes}, "
+                  f"{len(gen.videoSke)} images")
+        history = gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr)
+        if main:
+            print(f"{gen.name}: {gen.epochs_done} epochs, last loss "
+                  + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items())
+                  + f"; model {gen.filename}, curve {gen.loss_file}, samples {gen.samples_file}")
+    finally:
+        stop_distributed()
 
 
 def main(argv=None):
@@ -724,7 +792,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     check_training_arguments(args)
     gen = GenVanillaNN(open_dataset(args.data), optSkeOrImage=args.opt, image_size=args.size,
-                       device=args.device, ngf=args.ngf, augment=args.augment)
+                       device=start_distributed(args.device), ngf=args.ngf, augment=args.augment)
     train_from_command_line(gen, args)
     return 0
 

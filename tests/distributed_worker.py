@@ -1,0 +1,49 @@
+"""Run by tests/test_distributed.py under torchrun: train a few steps, then save this process's weights.
+
+    torchrun --nproc_per_node=2 tests/distributed_worker.py DATASET OUT_DIR KIND [GAN_LOSS]
+
+KIND: vanilla_ske | vanilla_image | gan. Each process writes OUT_DIR/rank<R>_of_<N>.pt holding
+its generator's (and discriminator's) state_dict after training, and start<R>_of_<N>.pt
+before, so the test can compare the processes.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch.distributed as dist  # noqa: E402
+
+from GenGAN import GenGAN  # noqa: E402
+from GenVanilla import GenVanillaNN, start_distributed, stop_distributed  # noqa: E402
+from VideoSkeleton import VideoSkeleton  # noqa: E402
+
+
+def main(data, out, kind, gan_loss="lsgan"):
+    device = start_distributed("cpu")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    torch.manual_seed(rank)   # a different start in each process: DDP must make them the same
+    np.random.seed(rank)
+    vs = VideoSkeleton(data)
+    settings = dict(image_size=32, device=device, ngf=8, model_dir=os.path.join(out, "models"))
+    if kind == "gan":
+        gen = GenGAN(vs, gan_loss=gan_loss, ndf=8, **settings)
+    else:
+        gen = GenVanillaNN(vs, optSkeOrImage=1 if kind == "vanilla_ske" else 2, **settings)
+    torch.save(weights(gen), os.path.join(out, f"start{rank}_of_{world}.pt"))
+    gen.train(2, restart=True, batch_size=2, progress=False)
+    torch.save(weights(gen), os.path.join(out, f"rank{rank}_of_{world}.pt"))
+    stop_distributed()
+
+
+def weights(gen):
+    """The generator's (and discriminator's) state_dict, copied."""
+    state = {f"netG.{k}": v.clone() for k, v in gen.netG.state_dict().items()}
+    if hasattr(gen, "netD"):
+        state.update({f"netD.{k}": v.clone() for k, v in gen.netD.state_dict().items()})
+    return state
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
