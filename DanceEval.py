@@ -125,13 +125,14 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
     """The network `name` trained on the training split within `budget`; reused when already done.
 
     budget: {"epochs": n} or {"minutes": m}. on_epoch(gen) is called after every epoch (the
-    quality-against-time curve). A model file records its split and budget, so a later run
-    reuses it only when both are the same.
+    quality-against-time curve). A model file records its split, budget and settings, so a
+    later run reuses it only when all are the same (a changed recipe trains again).
     """
     import torch
 
-    recipe = dict(split_signature(dataset, train_items), budget=budget)
     gen = network_generator(name, dataset, size, device, model_dir)
+    recipe = dict(split_signature(dataset, train_items), budget=budget, network=gen.network_settings,
+                  training=gen.training_settings())
     if os.path.isfile(gen.filename):
         try:
             gen.load()

@@ -152,8 +152,8 @@ class GenGAN(GenVanillaNN):
     def train_command(self):
         return f"python GenGAN.py --data {self.videoSke.directory} --size {self.image_size}"
 
-    def settings(self):
-        return dict(super().settings(), gan_loss=self.gan_loss)
+    def training_settings(self):
+        return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM)
 
     # ------------------------------------------------------------------ training
     def make_optimizers(self, lr=LR):

@@ -1,7 +1,7 @@
 """Generate a target person's image from a pose with a neural network, trained on the target's video.
 
     python GenVanilla.py [--data DIR] [--opt 1|2] [--epochs N] [--size S] [--device D] [--restart]
-                         [--batch B] [--lr LR] [--ngf N] [--no-augment]
+                         [--batch B] [--lr LR] [--ngf N] [--augment]
 
 trains a generator on a prepared dataset (see VideoSkeleton.py) and writes, beside the data,
     <data>/models/<name>_<size>.pt            the model: what GenVanillaNN(..., loadFromFile=True) reads
@@ -59,7 +59,9 @@ BETAS = (0.5, 0.999)          # Adam's betas (pix2pix's: a short memory of the g
 NGF = 32                      # width of the generators: channels of their outermost layer (pix2pix uses 64,
                               # 32 trains about 4x faster on a CPU and is enough at 128 px)
 DROPOUT = 0.0                 # dropout in the U-Net's innermost decoder blocks (pix2pix: 0.5, as noise for a GAN)
-AUGMENT = True                # random joint shift/scale of image and skeleton while training
+AUGMENT = False               # random joint shift/scale of image and skeleton while training. Off: a dance
+                              # video's camera stands still, and a shifted background, which no pose
+                              # predicts, teaches the network to blur it (measured: docs/BENCHMARKS.md)
 AUG_SHIFT = 0.04              # augmentation: largest shift, as a fraction of the image side
 AUG_SCALE = 0.05              # augmentation: largest change of scale (0.05 = +-5 %)
 SAMPLE_COUNT = 4              # rows of the sample grid (fixed items spread over the dataset)
@@ -568,10 +570,14 @@ class GenVanillaNN:
                 f"--size {self.image_size}")
 
     # ------------------------------------------------------------------ model file
+    def training_settings(self):
+        """How the network is trained, beyond its architecture (GenGAN adds its losses)."""
+        return {"augment": self.augment}
+
     def settings(self):
-        """What the model file records: the network's settings plus how far it was trained."""
-        return dict(self.network_settings, epochs=self.epochs_done, train_seconds=round(self.train_seconds, 1),
-                    notes=self.notes)
+        """What the model file records: the network's settings, how it is trained and how far."""
+        return dict(self.network_settings, **self.training_settings(), epochs=self.epochs_done,
+                    train_seconds=round(self.train_seconds, 1), notes=self.notes)
 
     def set_progress(self, settings):
         """How far the model of these settings (a model file's or a checkpoint's) was trained."""
@@ -747,8 +753,9 @@ def add_training_arguments(parser, data=DATA, epochs=EPOCHS):
     parser.add_argument("--batch", type=int, default=BATCH, help="images per optimisation step (default: %(default)s)")
     parser.add_argument("--lr", type=float, default=LR, help="Adam's learning rate (default: %(default)s)")
     parser.add_argument("--ngf", type=int, default=NGF, help="width of the generator (default: %(default)s)")
-    parser.add_argument("--no-augment", dest="augment", action="store_false",
-                        help="train on the frames as they are, without the random shift/scale")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=AUGMENT,
+                        help="random joint shift/scale of image and skeleton while training, for a moving "
+                             "camera (default: %(default)s)")
 
 
 def open_dataset(data, default=DATA):
