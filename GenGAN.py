@@ -2,6 +2,7 @@
 
     python GenGAN.py [--data DIR] [--epochs N] [--size S] [--device D] [--restart]
                      [--gan-loss lsgan|hinge|wgan-gp] [--batch B] [--lr LR] [--ngf N] [--ndf N]
+                     [--lambda-l1 W] [--lambda-fm W]
 
 writes <data>/models/gan_<size>.pt (plus .ckpt.pt, _loss.png, _samples.png), as GenVanilla.py does.
 
@@ -16,7 +17,10 @@ grid, the model file, comes from GenVanilla.py. This file only adds:
 The generator's loss is  GAN + LAMBDA_L1 * L1(fake, real) + LAMBDA_FM * feature matching:
 the GAN term makes the image look real (sharp), L1 keeps it the right image, feature matching
 (pix2pixHD) asks the fake to produce the same discriminator features as the real one, which
-steadies training.
+steadies training. The L1 weight is the knob between the two: what no pose predicts (the grass,
+a caption) L1 can only blur, while the GAN invents it. Measured on taichi1 (docs/BENCHMARKS.md):
+100 gives a likely, pose-faithful person that MediaPipe recognises, on a smooth background; 10
+gives sharper texture but a ghostly person MediaPipe no longer finds.
 """
 import argparse
 
@@ -36,7 +40,7 @@ GAN_LOSSES = ("lsgan", "hinge", "wgan-gp")
 NDF = 32                    # width of the discriminator: channels of its first layer (pix2pix: 64)
 D_LAYERS = 3                # stride-2 layers of the PatchGAN: 3 gives pix2pix's 70x70 patches
 GAN_DROPOUT = 0.5           # dropout in the U-Net's inner decoder blocks: pix2pix's source of noise
-LAMBDA_L1 = 100.0           # weight of L1(fake, real) in the generator's loss (pix2pix: 100)
+LAMBDA_L1 = 100.0           # weight of L1(fake, real) in the generator's loss (pix2pix: 100; lower: sharper, less faithful)
 LAMBDA_FM = 10.0            # weight of the feature-matching loss (pix2pixHD: 10)
 LAMBDA_GP = 10.0            # weight of the gradient penalty of wgan-gp (Gulrajani et al.: 10)
 
@@ -128,6 +132,12 @@ def feature_matching_loss(fake_features, real_features):
     return sum(losses) / len(losses)
 
 
+def check_loss_weights(lambda_l1, lambda_fm):
+    for flag, weight in (("--lambda-l1", lambda_l1), ("--lambda-fm", lambda_fm)):
+        if not weight >= 0:   # also refuses nan
+            raise DanceError(f"{flag} {weight:g}: a loss weight must be 0 or more")
+
+
 # ====================================================================== the generator
 class GenGAN(GenVanillaNN):
     """GenVanillaNN's option 2 (stick figure -> image, U-Net) trained with a PatchGAN discriminator.
@@ -135,15 +145,19 @@ class GenGAN(GenVanillaNN):
     videoSkeTgt, loadFromFile, image_size, device, model_dir: as GenVanillaNN (the model: <dataset>/models/gan_<size>.pt)
     gan_loss      lsgan | hinge | wgan-gp
     ngf, ndf      widths of the generator and the discriminator; dropout: the generator's
+    lambda_l1     weight of the L1 distance to the real image in the generator's loss
+    lambda_fm     weight of the feature-matching loss
     """
 
     kind = "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, image_size=None, device=None, gan_loss=GAN_LOSS,
-                 ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT, model_dir=None):
+                 ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT, model_dir=None,
+                 lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM):
         if gan_loss not in GAN_LOSSES:
             raise DanceError(f"--gan-loss {gan_loss}: choose one of {', '.join(GAN_LOSSES)}")
-        self.gan_loss = gan_loss
+        check_loss_weights(lambda_l1, lambda_fm)
+        self.gan_loss, self.lambda_l1, self.lambda_fm = gan_loss, float(lambda_l1), float(lambda_fm)
         super().__init__(videoSkeTgt, loadFromFile=loadFromFile, optSkeOrImage=2, image_size=image_size,
                          device=device, ngf=ngf, dropout=dropout, augment=augment, model_dir=model_dir)
         self.network_settings["ndf"] = ndf   # recorded, so a checkpoint of another D is refused
@@ -153,7 +167,8 @@ class GenGAN(GenVanillaNN):
         return f"python GenGAN.py --data {self.videoSke.directory} --size {self.image_size}"
 
     def training_settings(self):
-        return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM)
+        return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=self.lambda_l1,
+                    lambda_fm=self.lambda_fm)
 
     # ------------------------------------------------------------------ training
     def make_optimizers(self, lr=LR):
@@ -209,7 +224,7 @@ class GenGAN(GenVanillaNN):
         loss_gan = gan_loss_g(fake_scores, self.gan_loss)
         loss_l1 = F.l1_loss(fake.float(), target)
         loss_fm = feature_matching_loss(fake_features, real_features)
-        (loss_gan + LAMBDA_L1 * loss_l1 + LAMBDA_FM * loss_fm).backward()
+        (loss_gan + self.lambda_l1 * loss_l1 + self.lambda_fm * loss_fm).backward()
         self.optG.step()
         self.netD.requires_grad_(True)
         losses.update(g_gan=loss_gan.detach(), l1=loss_l1.detach(), fm=loss_fm.detach())
@@ -223,13 +238,18 @@ def main(argv=None):
     parser.add_argument("--gan-loss", choices=GAN_LOSSES, default=GAN_LOSS,
                         help="the adversarial loss (default: %(default)s)")
     parser.add_argument("--ndf", type=int, default=NDF, help="width of the discriminator (default: %(default)s)")
+    parser.add_argument("--lambda-l1", type=float, default=LAMBDA_L1,
+                        help="weight of L1 to the real image: higher is more faithful, lower sharper (default: %(default)s)")
+    parser.add_argument("--lambda-fm", type=float, default=LAMBDA_FM,
+                        help="weight of the discriminator's feature-matching loss (default: %(default)s)")
     args = parser.parse_args(argv)
     check_training_arguments(args)
     if args.ndf < 1:
         raise DanceError(f"--ndf {args.ndf}: must be at least 1")
+    check_loss_weights(args.lambda_l1, args.lambda_fm)   # before the dataset is loaded
     gen = GenGAN(open_dataset(args.data), image_size=args.size, device=start_distributed(args.device),
-                 gan_loss=args.gan_loss,
-                 ngf=args.ngf, ndf=args.ndf, augment=args.augment)
+                 gan_loss=args.gan_loss, ngf=args.ngf, ndf=args.ndf, augment=args.augment,
+                 lambda_l1=args.lambda_l1, lambda_fm=args.lambda_fm)
     train_from_command_line(gen, args, what=f"{gen.name} ({gen.gan_loss})")
     return 0
 

@@ -138,3 +138,30 @@ def test_model_file_errors(small_vs):
         GenGAN(small_vs, loadFromFile=True, image_size=SIZE, device="cpu")
     with pytest.raises(DanceError, match="--gan-loss"):
         small_gan(small_vs, gan_loss="vanilla")
+
+
+def test_loss_weights_steer_the_generator_and_are_recorded(small_vs):
+    """The same batch and start: the L1 weight changes G's step; the weights go into the model file."""
+    dataset = VideoSkeletonDataset(small_vs, optSkeOrImage=2, image_size=SIZE)
+    source, target = (torch.stack(t) for t in zip(*(dataset[i] for i in range(4))))
+    stepped = {}
+    for weight in (0.0, 100.0):
+        seed()
+        gen = small_gan(small_vs, lambda_l1=weight, lambda_fm=0.0, dropout=0.0)
+        gen.make_optimizers(2e-4)
+        losses = gen.train_step(source, target)
+        stepped[weight] = {k: v.clone() for k, v in gen.netG.state_dict().items()}
+        assert losses["l1"] > 0
+    assert any(not torch.equal(stepped[0.0][k], stepped[100.0][k]) for k in stepped[0.0])
+    gen.save()
+    settings = torch.load(gen.filename, weights_only=True)["settings"]
+    assert (settings["lambda_l1"], settings["lambda_fm"]) == (100.0, 0.0)
+    with pytest.raises(DanceError, match="--lambda-l1 -1"):
+        small_gan(small_vs, lambda_l1=-1)
+
+
+def test_cli_refuses_a_negative_loss_weight(run_cli, stderr_lines, tmp_path):
+    code, out, err = run_cli("GenGAN.py", "--data", tmp_path / "missing", "--lambda-fm", "-2")
+    assert code != 0
+    lines = stderr_lines(err)
+    assert len(lines) == 1 and "--lambda-fm -2" in lines[0] and "Traceback" not in err
