@@ -249,10 +249,11 @@ class DanceDemo:
         self.size = size
         self.progress = progress
         self.source_name = str(filename_src)
-        self.source = open_source(filename_src, self.target, progress)
         self.generators = {}
         self.gen_name = generator_name(typeOfGen)
-        self.generators[self.gen_name] = make_generator(self.gen_name, self.target, size)  # errors stop here
+        # The generator first: a missing model stops here, before the source's poses are detected.
+        self.generators[self.gen_name] = make_generator(self.gen_name, self.target, size)
+        self.source = open_source(filename_src, self.target, progress)
         self.rest = rest_skeleton(self.target)
         self.hold_frames = max(1, int(round(HOLD_SECONDS * (self.source.fps or 25))))
 

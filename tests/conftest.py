@@ -20,6 +20,9 @@ NOISE_MARKERS = ("WARNING: All log messages before absl", "W0000 ", "I0000 ", "E
 # A tqdm bar ("detecting poses:  21%|##   | 40/192 [00:00<00:01, 150.98frame/s]") that MediaPipe's
 # own output interrupted before the bar could redraw or clear itself.
 TQDM_BAR = re.compile(r"[\w ]+: *\d+%\|[^|]*\| *\d+/\d+ \[[^\]]*\]")
+# TensorFlow Lite writes "INFO: " and the rest of its line in two pieces from its own thread, so our
+# line can land between them: "INFO: error: ...", or "INFO:" alone on a line. None of ours starts so.
+TFLITE_PREFIX = re.compile(r"^INFO:\s*")
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +50,7 @@ def visible_stderr_lines(stderr):
     """
     lines = []
     for line in stderr.split("\n"):
-        shown = TQDM_BAR.sub("", line).replace("\r", "").strip()
+        shown = TFLITE_PREFIX.sub("", TQDM_BAR.sub("", line).replace("\r", "").strip())
         if shown and not any(marker in shown for marker in NOISE_MARKERS):
             lines.append(shown)
     return lines
