@@ -2,7 +2,7 @@
 
     python GenGAN.py [--data DIR] [--epochs N] [--size S] [--device D] [--restart]
                      [--gan-loss lsgan|hinge|wgan-gp] [--batch B] [--lr LR] [--ngf N] [--ndf N]
-                     [--lambda-l1 W] [--lambda-fm W]
+                     [--lambda-l1 W] [--lambda-l1-background W] [--lambda-fm W]
 
 writes <data>/models/gan_<size>.pt (plus .ckpt.pt, _loss.png, _samples.png), as GenVanilla.py does.
 
@@ -11,16 +11,20 @@ U-Net generator, the dataset, the training loop, the checkpoints, the loss curve
 grid, the model file, comes from GenVanilla.py. This file only adds:
     - PatchDiscriminator: says, for each patch of an image, whether it is a real photo of the
       target in the pose of the stick figure; it sees both, concatenated (a conditional GAN);
-    - the losses, as small functions: gan_loss_d, gan_loss_g, gradient_penalty, feature_matching_loss;
+    - the losses, as small functions: gan_loss_d, gan_loss_g, gradient_penalty, feature_matching_loss,
+      person_weighted_l1;
     - GenGAN.train_step: one discriminator step, then one generator step.
 
-The generator's loss is  GAN + LAMBDA_L1 * L1(fake, real) + LAMBDA_FM * feature matching:
+The generator's loss is  GAN + weighted L1(fake, real) + LAMBDA_FM * feature matching:
 the GAN term makes the image look real (sharp), L1 keeps it the right image, feature matching
 (pix2pixHD) asks the fake to produce the same discriminator features as the real one, which
 steadies training. The L1 weight is the knob between the two: what no pose predicts (the grass,
 a caption) L1 can only blur, while the GAN invents it. Measured on taichi1 (docs/BENCHMARKS.md):
-100 gives a likely, pose-faithful person that MediaPipe recognises, on a smooth background; 10
-gives sharper texture but a ghostly person MediaPipe no longer finds.
+100 everywhere (pix2pix) gives a pose-faithful person that MediaPipe recognises, on a smooth,
+blurred background; 10 everywhere gives texture but a ghostly person MediaPipe no longer finds.
+So the weight depends on the place: LAMBDA_L1 (100) near the person, which the pose predicts,
+and LAMBDA_L1_BACKGROUND (10) away from it. "Near" comes from the stick figure itself
+(person_mask: its strokes, grown by a tenth of the image side), so it needs no segmentation.
 """
 import argparse
 
@@ -41,6 +45,8 @@ NDF = 32                    # width of the discriminator: channels of its first 
 D_LAYERS = 3                # stride-2 layers of the PatchGAN: 3 gives pix2pix's 70x70 patches
 GAN_DROPOUT = 0.5           # dropout in the U-Net's inner decoder blocks: pix2pix's source of noise
 LAMBDA_L1 = 100.0           # weight of L1(fake, real) in the generator's loss (pix2pix: 100; lower: sharper, less faithful)
+LAMBDA_L1_BACKGROUND = 10.0  # ...but only this weight away from the person, where no pose predicts the image
+PERSON_RADIUS = 0.1         # "near the person": within this fraction of the image side of a stick-figure stroke
 LAMBDA_FM = 10.0            # weight of the feature-matching loss (pix2pixHD: 10)
 LAMBDA_GP = 10.0            # weight of the gradient penalty of wgan-gp (Gulrajani et al.: 10)
 
@@ -132,8 +138,36 @@ def feature_matching_loss(fake_features, real_features):
     return sum(losses) / len(losses)
 
 
-def check_loss_weights(lambda_l1, lambda_fm):
-    for flag, weight in (("--lambda-l1", lambda_l1), ("--lambda-fm", lambda_fm)):
+def person_mask(figures, radius):
+    """(B, 1, H, W) in [0, 1]: 1 within `radius` pixels of the stick figure's strokes, fading out.
+
+    figures: (B, >=3, H, W) network inputs whose first 3 channels are the stick figure on black
+    (-1). The strokes, grown by radius (a max-pool), cover the limbs and the torso they frame;
+    a box blur of half that size softens the edge.
+    """
+    drawn = (figures[:, :3] > -0.9).any(dim=1, keepdim=True).float()
+    grown = F.max_pool2d(drawn, 2 * radius + 1, stride=1, padding=radius)
+    soft = radius // 2
+    return F.avg_pool2d(grown, 2 * soft + 1, stride=1, padding=soft, count_include_pad=False)
+
+
+def person_weighted_l1(fake, real, figures, on_person, background, radius_fraction=PERSON_RADIUS):
+    """L1(fake, real) with the weight `on_person` near the stick figure and `background` elsewhere.
+
+    The pose predicts the person, not the grass behind: a lower weight away from the figure lets
+    the discriminator ask for real texture there, while the person stays faithful. Equal weights
+    give on_person * L1, pix2pix's loss.
+    """
+    if on_person == background:
+        return on_person * F.l1_loss(fake, real)
+    mask = person_mask(figures, max(1, round(radius_fraction * real.shape[-1])))
+    weights = background + (on_person - background) * mask
+    return (weights * (fake - real).abs()).mean()
+
+
+def check_loss_weights(lambda_l1, lambda_fm, lambda_l1_background=0.0):
+    for flag, weight in (("--lambda-l1", lambda_l1), ("--lambda-fm", lambda_fm),
+                         ("--lambda-l1-background", lambda_l1_background)):
         if not weight >= 0:   # also refuses nan
             raise DanceError(f"{flag} {weight:g}: a loss weight must be 0 or more")
 
@@ -147,17 +181,19 @@ class GenGAN(GenVanillaNN):
     ngf, ndf      widths of the generator and the discriminator; dropout: the generator's
     lambda_l1     weight of the L1 distance to the real image in the generator's loss
     lambda_fm     weight of the feature-matching loss
+    lambda_l1_background   the L1 weight away from the person (lambda_l1 there too: pix2pix's plain L1)
     """
 
     kind = "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, image_size=None, device=None, gan_loss=GAN_LOSS,
                  ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT, model_dir=None,
-                 lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM):
+                 lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM, lambda_l1_background=LAMBDA_L1_BACKGROUND):
         if gan_loss not in GAN_LOSSES:
             raise DanceError(f"--gan-loss {gan_loss}: choose one of {', '.join(GAN_LOSSES)}")
-        check_loss_weights(lambda_l1, lambda_fm)
+        check_loss_weights(lambda_l1, lambda_fm, lambda_l1_background)
         self.gan_loss, self.lambda_l1, self.lambda_fm = gan_loss, float(lambda_l1), float(lambda_fm)
+        self.lambda_l1_background = float(lambda_l1_background)
         super().__init__(videoSkeTgt, loadFromFile=loadFromFile, optSkeOrImage=2, image_size=image_size,
                          device=device, ngf=ngf, dropout=dropout, augment=augment, model_dir=model_dir)
         self.network_settings["ndf"] = ndf   # recorded, so a checkpoint of another D is refused
@@ -168,7 +204,7 @@ class GenGAN(GenVanillaNN):
 
     def training_settings(self):
         return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=self.lambda_l1,
-                    lambda_fm=self.lambda_fm)
+                    lambda_fm=self.lambda_fm, lambda_l1_background=self.lambda_l1_background)
 
     # ------------------------------------------------------------------ training
     def make_optimizers(self, lr=LR):
@@ -223,8 +259,9 @@ class GenGAN(GenVanillaNN):
         fake_features, real_features = zip(*(f.float().chunk(2) for f in features))
         loss_gan = gan_loss_g(fake_scores, self.gan_loss)
         loss_l1 = F.l1_loss(fake.float(), target)
+        loss_l1_weighted = person_weighted_l1(fake.float(), target, source, self.lambda_l1, self.lambda_l1_background)
         loss_fm = feature_matching_loss(fake_features, real_features)
-        (loss_gan + self.lambda_l1 * loss_l1 + self.lambda_fm * loss_fm).backward()
+        (loss_gan + loss_l1_weighted + self.lambda_fm * loss_fm).backward()
         self.optG.step()
         self.netD.requires_grad_(True)
         losses.update(g_gan=loss_gan.detach(), l1=loss_l1.detach(), fm=loss_fm.detach())
@@ -240,16 +277,19 @@ def main(argv=None):
     parser.add_argument("--ndf", type=int, default=NDF, help="width of the discriminator (default: %(default)s)")
     parser.add_argument("--lambda-l1", type=float, default=LAMBDA_L1,
                         help="weight of L1 to the real image: higher is more faithful, lower sharper (default: %(default)s)")
+    parser.add_argument("--lambda-l1-background", type=float, default=LAMBDA_L1_BACKGROUND,
+                        help="the L1 weight away from the person, where no pose predicts the image "
+                             "(default: %(default)s)")
     parser.add_argument("--lambda-fm", type=float, default=LAMBDA_FM,
                         help="weight of the discriminator's feature-matching loss (default: %(default)s)")
     args = parser.parse_args(argv)
     check_training_arguments(args)
     if args.ndf < 1:
         raise DanceError(f"--ndf {args.ndf}: must be at least 1")
-    check_loss_weights(args.lambda_l1, args.lambda_fm)   # before the dataset is loaded
+    check_loss_weights(args.lambda_l1, args.lambda_fm, args.lambda_l1_background)   # before the dataset is loaded
     gen = GenGAN(open_dataset(args.data), image_size=args.size, device=start_distributed(args.device),
                  gan_loss=args.gan_loss, ngf=args.ngf, ndf=args.ndf, augment=args.augment,
-                 lambda_l1=args.lambda_l1, lambda_fm=args.lambda_fm)
+                 lambda_l1=args.lambda_l1, lambda_fm=args.lambda_fm, lambda_l1_background=args.lambda_l1_background)
     train_from_command_line(gen, args, what=f"{gen.name} ({gen.gan_loss})")
     return 0
 

@@ -166,3 +166,46 @@ def test_cli_refuses_a_negative_loss_weight(run_cli, stderr_lines, tmp_path):
     assert code != 0
     lines = stderr_lines(err)
     assert len(lines) == 1 and "--lambda-fm -2" in lines[0] and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------- the person-weighted L1
+def test_person_mask_covers_the_figure_and_not_the_corners(small_vs):
+    from GenGAN import person_mask
+
+    figures = torch.stack([VideoSkeletonDataset(small_vs, optSkeOrImage=2, image_size=SIZE)[i][0] for i in (0, 4)])
+    mask = person_mask(figures, radius=6)
+    assert mask.shape == (2, 1, SIZE, SIZE) and 0 <= mask.min() and mask.max() <= 1
+    strokes = (figures > -0.9).any(dim=1, keepdim=True)
+    assert (mask[strokes] > 0.99).all()            # on the figure: the full weight
+    assert (mask[..., :3, :3] == 0).all()          # a corner, far from the person: none
+    empty = person_mask(-torch.ones(1, 3, SIZE, SIZE), radius=6)
+    assert (empty == 0).all()
+
+
+def test_person_weighted_l1_counts_the_background_less():
+    from GenGAN import person_weighted_l1
+
+    figures = -torch.ones(1, 3, SIZE, SIZE)
+    figures[:, :, 20:44, 30:34] = 1.0               # a vertical stroke in the middle
+    real = torch.zeros(1, 3, SIZE, SIZE)
+    off_person, on_person = real.clone(), real.clone()
+    off_person[..., :8, :8] = 1.0                   # wrong only in a corner
+    on_person[..., 30:34, 30:34] = 1.0              # wrong only on the stroke
+    assert person_weighted_l1(off_person, real, figures, 100.0, 0.0) == 0
+    assert person_weighted_l1(on_person, real, figures, 100.0, 0.0) > 0
+    # equal weights: pix2pix's weighted L1
+    assert torch.isclose(person_weighted_l1(off_person, real, figures, 100.0, 100.0),
+                         100 * torch.nn.functional.l1_loss(off_person, real))
+    low = person_weighted_l1(off_person, real, figures, 100.0, 10.0)
+    assert torch.isclose(low, 10 * torch.nn.functional.l1_loss(off_person, real))
+
+
+def test_the_background_weight_is_trained_recorded_and_checked(small_vs):
+    seed()
+    gen = small_gan(small_vs, lambda_l1_background=5.0)
+    history = gen.train(1, batch_size=ITEMS // 2, progress=False)
+    assert all(np.isfinite(v) for v in history[-1].values())
+    settings = torch.load(gen.filename, weights_only=True)["settings"]
+    assert settings["lambda_l1_background"] == 5.0 and settings["lambda_l1"] == 100.0
+    with pytest.raises(DanceError, match="--lambda-l1-background -1"):
+        small_gan(small_vs, lambda_l1_background=-1)
