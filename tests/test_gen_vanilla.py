@@ -241,3 +241,29 @@ def test_missing_default_dataset_explains_how_to_make_it(tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "data/sample_target" in lines[0] and "python VideoSkeleton.py" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------------- mixed precision
+def test_cpu_mixed_precision_follows_the_processor_and_can_be_turned_off(monkeypatch):
+    """bf16 autocast on a CPU that has native bf16 (it computes the same network within bf16's precision);
+    float32 where it has not, or when DANCE_CPU_BF16=0."""
+    from GenVanilla import autocast, bf16_supported
+
+    cpu = torch.device("cpu")
+    net = GenNNSkeImToImage(SIZE, NGF).eval()
+    figure = torch.rand(1, 3, SIZE, SIZE) * 2 - 1
+    with torch.no_grad():
+        exact = net(figure)
+        bf16_supported.cache_clear()
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        with autocast(cpu):
+            mixed = net(figure)
+        assert (mixed.dtype == torch.bfloat16) == native
+        assert (mixed.float() - exact).abs().mean() < 0.02
+        monkeypatch.setenv("DANCE_CPU_BF16", "0")
+        bf16_supported.cache_clear()
+        try:
+            with autocast(cpu):
+                assert net(figure).dtype == torch.float32
+        finally:
+            bf16_supported.cache_clear()   # the next tests see the real environment again
