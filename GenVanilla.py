@@ -387,13 +387,14 @@ def bf16_supported(device_type):
     return False
 
 
-def autocast(device):
+def autocast(device, training=True):
     """bf16 mixed precision where the device has it (no loss scaling needed); plain float32 elsewhere.
 
     Autocast runs convolutions and matrix products in bf16 and keeps the losses in float32.
-    DANCE_CPU_BF16=0 in the environment keeps a CPU in float32.
+    On a CPU only for training: batches of 16 gain 1.5-2.7x, one frame at a time loses 10-20 %
+    (measured, docs/BENCHMARKS.md). DANCE_CPU_BF16=0 in the environment keeps a CPU in float32.
     """
-    if bf16_supported(device.type):
+    if bf16_supported(device.type) and (training or device.type != "cpu"):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -746,7 +747,7 @@ class GenVanillaNN:
         if not isinstance(ske, Skeleton):
             ske = Skeleton.from_reduced(ske)   # also accept the 26 numbers
         self.netG.eval()
-        with torch.inference_mode(), autocast(self.device):
+        with torch.inference_mode(), autocast(self.device, training=False):
             source = to_device(self.source_transform(ske).unsqueeze(0), self.device)
             return tensor_to_image(self.netG(source))
 
