@@ -44,6 +44,8 @@ def main():
     parser.add_argument("--target", default=str(TARGET))
     parser.add_argument("--models", default=str(REPO / "data" / "eval" / "taichi1" / "models"))
     args = parser.parse_args()
+    # Relative paths are the caller's: made absolute before leaving for the temporary folder.
+    args.source, args.target, args.models = map(os.path.abspath, (args.source, args.target, args.models))
     os.chdir(tempfile.mkdtemp(prefix="bench_demo_"))  # the source cache goes to ./data here, fresh
 
     start = time.perf_counter()
