@@ -193,7 +193,7 @@ def test_person_weighted_l1_counts_the_background_less():
     on_person[..., 30:34, 30:34] = 1.0              # wrong only on the stroke
     assert person_weighted_l1(off_person, real, figures, 100.0, 0.0) == 0
     assert person_weighted_l1(on_person, real, figures, 100.0, 0.0) > 0
-    # equal weights: pix2pix's weighted L1
+    # equal weights: pix2pix's plain L1, scaled
     assert torch.isclose(person_weighted_l1(off_person, real, figures, 100.0, 100.0),
                          100 * torch.nn.functional.l1_loss(off_person, real))
     low = person_weighted_l1(off_person, real, figures, 100.0, 10.0)
