@@ -165,7 +165,7 @@ def person_weighted_l1(fake, real, figures, on_person, background, radius_fracti
     return (weights * (fake - real).abs()).mean()
 
 
-def check_loss_weights(lambda_l1, lambda_fm, lambda_l1_background=0.0):
+def check_loss_weights(lambda_l1, lambda_fm, lambda_l1_background):
     for flag, weight in (("--lambda-l1", lambda_l1), ("--lambda-fm", lambda_fm),
                          ("--lambda-l1-background", lambda_l1_background)):
         if not weight >= 0:   # also refuses nan
