@@ -13,7 +13,8 @@ grid, the model file, comes from GenVanilla.py. This file only adds:
       target in the pose of the stick figure; it sees both, concatenated (a conditional GAN);
     - the losses, as small functions: gan_loss_d, gan_loss_g, gradient_penalty, feature_matching_loss,
       person_weighted_l1;
-    - GenGAN.train_step: one discriminator step, then one generator step.
+    - GenGAN.train_step: one discriminator step, then one generator step;
+    - GenGAN.generate: as pix2pix generates, with the dropout of training still on.
 
 The generator's loss is  GAN + weighted L1(fake, real) + LAMBDA_FM * feature matching:
 the GAN term makes the image look real (sharp), L1 keeps it the right image, feature matching
@@ -49,6 +50,8 @@ LAMBDA_L1_BACKGROUND = 10.0  # ...but only this weight away from the person, whe
 PERSON_RADIUS = 0.1         # "near the person": within this fraction of the image side of a stick-figure stroke
 LAMBDA_FM = 10.0            # weight of the feature-matching loss (pix2pixHD: 10)
 LAMBDA_GP = 10.0            # weight of the gradient penalty of wgan-gp (Gulrajani et al.: 10)
+NOISE_AT_GENERATION = True  # generate with the dropout on, as in training (pix2pix); False: eval mode
+NOISE_SEED = 0              # ...with the same dropout for every frame, so that a video does not flicker
 
 
 # ====================================================================== the discriminator
@@ -198,6 +201,27 @@ class GenGAN(GenVanillaNN):
                          device=device, ngf=ngf, dropout=dropout, augment=augment, model_dir=model_dir)
         self.network_settings["ndf"] = ndf   # recorded, so a checkpoint of another D is refused
         self.netD = self._place(PatchDiscriminator(ndf=ndf))
+        self.noise_at_generation = NOISE_AT_GENERATION
+
+    # ------------------------------------------------------------------ generation
+    def generation_mode(self):
+        """Eval mode, except the dropout: pix2pix runs its generator at test time "in exactly the same
+        manner as during the training phase" (Isola et al., 3.3). The discriminator judged G's images
+        made with dropout; with it off, G averages over what the dropout would choose, a smoother image
+        (measured on taichi1, docs/BENCHMARKS.md)."""
+        self.netG.eval()
+        if self.noise_at_generation:
+            for module in self.netG.modules():
+                if isinstance(module, nn.Dropout):
+                    module.train()
+
+    def generate(self, ske):
+        """The target's image for the pose `ske`; the dropout's random choice is the same for every
+        frame (NOISE_SEED), without touching the caller's random numbers."""
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(NOISE_SEED)
+            return super().generate(ske)
 
     def train_command(self):
         return f"python GenGAN.py --data {self.videoSke.directory} --size {self.image_size}"

@@ -55,6 +55,9 @@ EPOCHS = 20                   # epochs to train in one run (added to those alrea
 IMAGE_SIZE = 128              # side of the generated images: a power of two, 64 and 128 are the usual
 BATCH = 16                    # images per optimisation step
 LR = 2e-4                     # Adam's learning rate (pix2pix's)
+LR_DECAY = 0.2                # over the last fifth of a run the learning rate falls linearly towards 0, so
+                              # the run ends on a settled network rather than mid-swing (pix2pix decays
+                              # over the last half of its 200 epochs); 0: a constant rate
 BETAS = (0.5, 0.999)          # Adam's betas (pix2pix's: a short memory of the gradient's mean)
 NGF = 32                      # width of the generators: channels of their outermost layer (pix2pix uses 64,
                               # 32 trains about 4x faster on a CPU and is enough at 128 px)
@@ -443,13 +446,24 @@ def for_training(network, device):
     return DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
 
 
+def from_main_process(value, device):
+    """The main process's number `value`, the same in every process (each measures its own time)."""
+    if not dist.is_initialized():
+        return value
+    shared = torch.tensor([float(value)], device=device)
+    dist.broadcast(shared, src=0)
+    return shared.item()
+
+
 def all_agree(flag, device):
     """The main process's `flag`, the same in every process (they must stop at the same epoch)."""
-    if not dist.is_initialized():
-        return flag
-    decision = torch.tensor([float(flag)], device=device)
-    dist.broadcast(decision, src=0)
-    return bool(decision.item())
+    return bool(from_main_process(float(flag), device))
+
+
+def learning_rate_factor(done, decay):
+    """The learning rate's multiplier when the fraction `done` of a run is done: 1, then linearly
+    towards 0 over the last `decay` of the run."""
+    return 1.0 if decay <= 0 else min(1.0, max(0.0, 1.0 - done) / decay)
 
 
 def loader_workers(device):
@@ -458,10 +472,11 @@ def loader_workers(device):
 
 
 def fit(step, loader, n_epochs, device, start_epoch=0, history=None, on_epoch_end=None,
-        desc="training", progress=True, stop=None):
+        desc="training", progress=True, stop=None, on_epoch_start=None):
     """The training loop, shared by GenVanillaNN and GenGAN.
 
     step(source, target) -> {loss name: tensor}: one optimisation step on a batch.
+    on_epoch_start(epoch): called before every epoch (it sets the learning rate).
     on_epoch_end(epoch, history, seconds): called after every epoch (it saves the files).
     history: one dict {loss name: mean over the epoch} per epoch already done; extended
     and returned. Epochs are numbered from 1; this trains start_epoch+1 .. start_epoch+n_epochs.
@@ -472,6 +487,8 @@ def fit(step, loader, n_epochs, device, start_epoch=0, history=None, on_epoch_en
     for epoch in range(start_epoch + 1, end + 1):
         if isinstance(loader.sampler, DistributedSampler):
             loader.sampler.set_epoch(epoch)   # a new shuffle each epoch, the same in every process
+        if on_epoch_start:
+            on_epoch_start(epoch)
         started = time.perf_counter()
         totals, batches = {}, 0
         bar = tqdm(loader, desc=f"{desc} {epoch}/{end}", unit="batch", disable=not progress, leave=False)
@@ -688,7 +705,10 @@ class GenVanillaNN:
 
         After every epoch: the checkpoint, the model file, the loss curve and the sample grid.
         indices: train on these items of the dataset only (default: all).
-        max_seconds: stop after the epoch at which the total training time reaches this.
+        max_seconds: a budget for the total training time: stop when one more epoch, as long as
+            the last one, would pass it (at least one epoch is trained).
+        The learning rate is lr, then falls towards 0 over the last LR_DECAY of this run (of its
+        n_epochs, or of its time budget when that comes first).
         after_epoch(self): called after every epoch, once the files are saved.
         Returns the loss history (one dict per epoch since the start).
         """
@@ -711,7 +731,22 @@ class GenVanillaNN:
             history = self.resume(lr)
         samples = np.linspace(0, len(dataset) - 1, min(SAMPLE_COUNT, len(dataset))).round().astype(int)
 
+        last_epoch_seconds = 0.0
+        first_epoch, first_seconds = self.epochs_done, self.train_seconds
+
+        def set_learning_rate(epoch):   # by how much of this run will be done half way through this epoch
+            done = (epoch - 0.5 - first_epoch) / n_epochs
+            if max_seconds is not None:
+                elapsed = self.train_seconds - first_seconds + last_epoch_seconds / 2
+                done = max(done, elapsed / max(max_seconds - first_seconds, 1e-9))
+            factor = from_main_process(learning_rate_factor(done, LR_DECAY), self.device)   # times differ a little per process
+            for optimizer in self.optimizers():
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * factor
+
         def end_of_epoch(epoch, history, seconds):
+            nonlocal last_epoch_seconds
+            last_epoch_seconds = seconds
             self.epochs_done, self.train_seconds = epoch, self.train_seconds + seconds
             if not main:   # the weights are the same in every process: one writes them
                 return
@@ -724,10 +759,11 @@ class GenVanillaNN:
                 self.netG.train()   # after_epoch may have generated images (eval mode)
 
         def out_of_time():
-            return max_seconds is not None and self.train_seconds >= max_seconds
+            return max_seconds is not None and self.train_seconds + last_epoch_seconds > max_seconds
 
         fit(self.train_step, loader, n_epochs, self.device, start_epoch=self.epochs_done, history=history,
-            on_epoch_end=end_of_epoch, desc=self.name, progress=progress and main, stop=out_of_time)
+            on_epoch_end=end_of_epoch, desc=self.name, progress=progress and main, stop=out_of_time,
+            on_epoch_start=set_learning_rate)
         return history
 
     def sample_grid(self, dataset, items):
@@ -742,11 +778,15 @@ class GenVanillaNN:
         return cv2.resize(np.vstack(rows), None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
 
     # ------------------------------------------------------------------ generation
+    def generation_mode(self):
+        """netG as generate() runs it: eval mode (GenGAN keeps pix2pix's dropout on)."""
+        self.netG.eval()
+
     def generate(self, ske):
         """The target's image for the pose `ske` (a Skeleton): BGR uint8, image_size x image_size x 3."""
         if not isinstance(ske, Skeleton):
             ske = Skeleton.from_reduced(ske)   # also accept the 26 numbers
-        self.netG.eval()
+        self.generation_mode()
         with torch.inference_mode(), autocast(self.device, training=False):
             source = to_device(self.source_transform(ske).unsqueeze(0), self.device)
             return tensor_to_image(self.netG(source))

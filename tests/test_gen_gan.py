@@ -209,3 +209,18 @@ def test_the_background_weight_is_trained_recorded_and_checked(small_vs):
     assert settings["lambda_l1_background"] == 5.0 and settings["lambda_l1"] == 100.0
     with pytest.raises(DanceError, match="--lambda-l1-background -1"):
         small_gan(small_vs, lambda_l1_background=-1)
+
+
+def test_generation_keeps_the_dropout_with_the_same_noise_every_frame(small_vs):
+    seed()
+    gen = small_gan(small_vs)                       # GenGAN's U-Net has dropout 0.5
+    ske = small_vs.ske[2]
+    torch.manual_seed(7)
+    expected_next = torch.rand(3)
+    torch.manual_seed(7)
+    first = gen.generate(ske)
+    assert torch.equal(torch.rand(3), expected_next)   # the caller's random numbers are left alone
+    assert np.array_equal(gen.generate(ske), first)     # the same noise for every frame: no flicker
+    gen.noise_at_generation = False
+    assert not np.array_equal(gen.generate(ske), first)  # eval mode: the dropout is off
+    assert not any(m.training for m in gen.netG.modules())

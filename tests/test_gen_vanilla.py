@@ -174,6 +174,39 @@ def test_resume_continues_and_restart_starts_again(small_vs):
         GenVanillaNN(small_vs, optSkeOrImage=2, image_size=SIZE, device="cpu", ngf=NGF * 2).train(1, progress=False)
 
 
+def test_a_time_budget_stops_before_an_epoch_that_would_pass_it(small_vs, monkeypatch):
+    import GenVanilla
+
+    clock = iter(range(0, 10_000, 5))                  # each epoch "lasts" 5 seconds
+    monkeypatch.setattr(GenVanilla.time, "perf_counter", lambda: next(clock))
+    seed()
+    gen = GenVanillaNN(small_vs, optSkeOrImage=1, image_size=SIZE, device="cpu", ngf=NGF)
+    gen.train(10, batch_size=4, progress=False, max_seconds=12)
+    assert (gen.epochs_done, gen.train_seconds) == (2, 10)   # a 3rd epoch would end at 15 s > 12
+    gen.train(10, batch_size=4, progress=False, max_seconds=1)
+    assert gen.epochs_done == 3                                 # a budget already spent: still one epoch
+
+
+def test_the_learning_rate_falls_over_the_end_of_a_run(small_vs, monkeypatch):
+    import GenVanilla
+    from GenVanilla import learning_rate_factor
+
+    assert [learning_rate_factor(d, 0.2) for d in (0.0, 0.8, 0.9, 1.0)] == pytest.approx([1.0, 1.0, 0.5, 0.0])
+    assert learning_rate_factor(0.99, 0.0) == 1.0
+    seed()
+    gen = GenVanillaNN(small_vs, optSkeOrImage=1, image_size=SIZE, device="cpu", ngf=NGF)
+    gen.train(5, batch_size=4, progress=False, lr=1e-3)    # the 5th epoch is 90 % through the run, half way
+    assert gen.optG.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5)
+    clock = iter(range(0, 10_000, 5))                      # with a budget, time says how far the run is
+    monkeypatch.setattr(GenVanilla.time, "perf_counter", lambda: next(clock))
+    gen.train(100, batch_size=4, progress=False, lr=1e-3, restart=True, max_seconds=20)
+    assert gen.epochs_done == 4                            # the 4th epoch: from 15 to 20 s, half way 87.5 %
+    assert gen.optG.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.625)
+    monkeypatch.setattr(GenVanilla, "LR_DECAY", 0.0)
+    gen.train(2, batch_size=4, progress=False, lr=1e-3)
+    assert gen.optG.param_groups[0]["lr"] == 1e-3
+
+
 # ---------------------------------------------------------------------- model file
 @pytest.mark.parametrize("opt", [1, 2])
 def test_save_then_load_gives_the_same_images(small_vs, opt):
