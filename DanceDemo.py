@@ -16,6 +16,7 @@ Keys in the window: q or Esc quits, space pauses, 1-4 switch the generator,
 s saves the current panels as a PNG.
 """
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -25,7 +26,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from DanceUtils import DanceError, atomic_path, has_display, run_cli
+from DanceUtils import (DATA_DIR, VIDEO_EXTENSIONS, DanceError, atomic_path, check_output_file, has_display,
+                        run_cli, shown, write_image)
 from Skeleton import (OneEuroFilter, PoseDetector, PoseNormalizer, Skeleton, draw_stick_figure, reduced_joints,
                       smooth_sequence)
 from VideoReader import VideoReader
@@ -33,13 +35,15 @@ from VideoSkeleton import (VideoSkeleton, crop_side, detect_poses, is_prepared_d
 
 # Defaults of `python DanceDemo.py` (command-line flags override them). Edit GEN_TYPE to switch generator.
 GEN_TYPE = "nearest"                        # nearest | vanilla_ske | vanilla_image | gan
-SOURCE = "data/sample/sample_source.mp4"    # a video, a camera index such as 0, or a prepared dataset
-TARGET = "data/sample_target"               # the target person's prepared dataset
-IMAGE_SIZE = 128                            # image size the network generators were trained at
+SOURCE = os.path.join(DATA_DIR, "sample", "sample_source.mp4")  # a video, a camera index such as 0, or a prepared dataset
+TARGET = os.path.join(DATA_DIR, "sample_target")                # the target person's prepared dataset
+IMAGE_SIZE = None                           # size of the network's model; None: the one trained for the target
 PANEL = 384                                 # height of each panel of the window, in pixels
 HOLD_SECONDS = 0.5                          # hold the last pose this long when the dancer is lost
 SMOOTH_SIGMA_SECONDS = 0.06                 # width of the centred smoothing of a video's poses
-SAMPLE_DIR = "data/sample"
+SAMPLE_DIR = os.path.join(DATA_DIR, "sample")
+CACHE_DIR = os.path.join(DATA_DIR, "cache")          # source videos' skeletons, detected once
+SNAPSHOT_DIR = os.path.join(DATA_DIR, "snapshots")   # the window's `s` key
 
 GENERATORS = ("nearest", "vanilla_ske", "vanilla_image", "gan")  # keys 1-4 in the window
 TRAIN_COMMAND = {"vanilla_ske": "python GenVanilla.py --opt 1", "vanilla_image": "python GenVanilla.py --opt 2",
@@ -77,8 +81,30 @@ def generator_name(gen_type):
 
 # ---------------------------------------------------------------------- source skeletons
 def source_cache_path(video_path):
-    """Where a source video's skeletons are cached: data/<video stem>_source.npz."""
-    return os.path.join("data", os.path.splitext(os.path.basename(video_path))[0] + "_source.npz")
+    """Where a source video's skeletons are cached: data/cache/<video stem>-<hash of its path>.npz in the
+    project's folder (two videos of the same name in different folders get different caches)."""
+    stem = os.path.splitext(os.path.basename(video_path))[0]
+    digest = hashlib.sha1(os.path.abspath(video_path).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return os.path.join(CACHE_DIR, f"{stem}-{digest}.npz")
+
+
+def read_source_cache(cache, signature):
+    """(landmarks, found, info) of a cache made for the video of `signature`; None when there is none
+    to use. A damaged cache (truncated, emptied, another format) is said in one line, then redone."""
+    if not os.path.exists(cache):
+        return None
+    try:
+        with np.load(cache, allow_pickle=False) as data:
+            info = json.loads(str(data["info"]))
+            if info["signature"] != signature:
+                return None   # the video changed: detected again
+            landmarks, found = data["landmarks"], data["found"]
+        if landmarks.ndim != 3 or landmarks.shape[1:] != (33, 3) or found.shape != landmarks.shape[:1]:
+            raise ValueError("arrays of the wrong shape")
+        return landmarks.astype(np.float32), found.astype(bool), info
+    except Exception:   # numpy, zipfile and json raise many kinds for a damaged file
+        print(f"{shown(cache)}: the cached skeletons are damaged: detecting them again")
+        return None
 
 
 def video_signature(video_path):
@@ -94,14 +120,9 @@ def source_skeletons(video_path, progress=True):
     """
     cache = source_cache_path(video_path)
     signature = video_signature(video_path)
-    if os.path.exists(cache):
-        try:
-            with np.load(cache, allow_pickle=False) as data:
-                info = json.loads(str(data["info"]))
-                if info["signature"] == signature:
-                    return data["landmarks"], data["found"], info
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache is simply recomputed
+    cached = read_source_cache(cache, signature)
+    if cached is not None:
+        return cached
     start = time.perf_counter()
     frames, landmarks, _, frames_read, info = detect_poses(video_path, mod_frame=1, progress=progress)
     all_landmarks = np.zeros((frames_read, 33, 3), np.float32)
@@ -112,7 +133,7 @@ def source_skeletons(video_path, progress=True):
     with atomic_path(cache) as tmp:
         np.savez(tmp, landmarks=all_landmarks, found=found, info=np.array(json.dumps(info)))
     print(f"{video_path}: skeletons of {frames_read} frames detected in {info['seconds']:.1f} s "
-          f"({found.sum()} with a person), cached in {cache}")
+          f"({found.sum()} with a person), cached in {shown(cache)}")
     return all_landmarks, found, info
 
 
@@ -336,14 +357,14 @@ class DanceDemo:
             cv2.destroyAllWindows()
 
     def snapshot(self, frame):
-        path = os.path.join("data", f"snapshot_{time.strftime('%Y%m%d_%H%M%S')}.png")
-        with atomic_path(path) as tmp:
-            cv2.imwrite(tmp, frame)
-        return path
+        """Save the window's panels as data/snapshots/snapshot_<date>_<time>.png (project's folder)."""
+        os.makedirs(SNAPSHOT_DIR, exist_ok=True)
+        return shown(write_image(os.path.join(SNAPSHOT_DIR, f"snapshot_{time.strftime('%Y%m%d_%H%M%S')}.png"), frame))
 
     def write_video(self, path):
         """Write the side-by-side panels of the whole source into a video file."""
-        check_output_path(path)
+        check_output_file(path, VIDEO_EXTENSIONS, inputs=[self.source_name, self.target.directory], create=True)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         total = len(self.source) or None
         count = 0
         with VideoFileWriter(path, self.source.fps or 25) as writer:
@@ -352,14 +373,6 @@ class DanceDemo:
                 writer.write(self.panels(image, display, ske))
                 count += 1
         return count
-
-
-def check_output_path(path):
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise DanceError(f"{path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise DanceError(f"{path}: the folder {folder} is not writable")
 
 
 class VideoFileWriter:
@@ -417,31 +430,49 @@ def ensure_sample(source, target):
 
 
 def default_output(source, target, gen):
+    """Where the demo's video goes when there is no window: data/demo_<source>_<target>_<gen>.mp4."""
     stem = lambda p: os.path.splitext(os.path.basename(os.path.normpath(str(p))))[0]
-    return os.path.join("data", f"demo_{stem(source)}_{stem(target)}_{gen}.mp4")
+    return shown(os.path.join(DATA_DIR, f"demo_{stem(source)}_{stem(target)}_{gen}.mp4"))
+
+
+def check_size(size):
+    """A DanceError for a --size no network can have (checked before anything is loaded)."""
+    if size is not None:
+        from GenVanilla import power_of_two_levels
+        power_of_two_levels(size)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="A source dancer drives the target person (Everybody Dance Now).")
-    parser.add_argument("--source", default=SOURCE, help="source video, camera index (e.g. 0) or prepared dataset (default: %(default)s)")
-    parser.add_argument("--target", default=TARGET, help="the target person's prepared dataset, or a video to prepare (default: %(default)s)")
+    parser.add_argument("--source", default=SOURCE,
+                        help="source video, camera index (e.g. 0) or prepared dataset (default: the project's sample)")
+    parser.add_argument("--data", "--target", dest="data", default=TARGET,
+                        help="the target person's prepared dataset, or a video to prepare "
+                             "(default: the project's sample, data/sample_target)")
     parser.add_argument("--gen", default=GEN_TYPE, help=f"generator: {' | '.join(GENERATORS)} or 1-4 (default: %(default)s)")
-    parser.add_argument("--output", default=None, help="write the panels into this .mp4 instead of opening a window")
-    parser.add_argument("--no-window", action="store_true", help="never open a window (writes the default output file)")
-    parser.add_argument("--size", type=int, default=IMAGE_SIZE, help="image size the network was trained at (default: %(default)s)")
+    parser.add_argument("--out", "--output", dest="out", default=None,
+                        help=f"write the panels into this video file ({', '.join(VIDEO_EXTENSIONS)}) instead of "
+                             f"opening a window")
+    parser.add_argument("--no-window", action="store_true",
+                        help="never open a window (writes data/demo_<source>_<target>_<gen>.mp4)")
+    parser.add_argument("--size", type=int, default=IMAGE_SIZE,
+                        help="image size of the network's model (default: the one trained for the target)")
     args = parser.parse_args(argv)
 
-    ensure_sample(args.source, args.target)
-    if not os.path.exists(args.target):
-        raise DanceError(f"{args.target}: no such target dataset")
-    if args.output:
-        check_output_path(args.output)
-    demo = DanceDemo(args.source, args.gen, args.target, args.size)
-    output = args.output
+    # Every check before any work: the generator's name, the size, the output path.
+    gen_name = generator_name(args.gen)
+    check_size(args.size)
+    output = args.out
     if output is None and (args.no_window or not has_display()):
-        output = default_output(args.source, args.target, demo.gen_name)
+        output = default_output(args.source, args.data, gen_name)
         if not args.no_window:
             print("no display (DISPLAY is not set): writing a video file instead of opening a window")
+    if output is not None:
+        check_output_file(output, VIDEO_EXTENSIONS, inputs=[args.source, args.data], create=args.out is None)
+    ensure_sample(args.source, args.data)
+    if not os.path.exists(args.data):
+        raise DanceError(f"{args.data}: no such target dataset")
+    demo = DanceDemo(args.source, gen_name, args.data, args.size)
     if output is None:
         demo.draw()
         return 0

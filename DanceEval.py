@@ -1,7 +1,7 @@
 """DanceEval: measured quality and speed of every generator on one prepared dataset.
 
-    python DanceEval.py ../shared/data/taichi1            # the full run (trains the networks)
-    python DanceEval.py data/my_target --quick            # a few epochs on a subset: checks the path
+    python DanceEval.py --data ../shared/data/taichi1     # the full run (trains the networks)
+    python DanceEval.py --data data/my_target --quick     # a few epochs on a subset: checks the path
 
 The dataset is split by time: the first 80 % of its frames train the networks, the last
 20 % test every generator (neighbouring frames are near copies, so they are never shuffled
@@ -33,7 +33,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from DanceUtils import DanceError, atomic_path, pick_device, run_cli
+from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_output_folder, pick_device, run_cli, shown,
+                        write_image)
 from Skeleton import PoseDetector, Skeleton, draw_stick_figure, reduced_joints
 from VideoSkeleton import VideoSkeleton, is_prepared_dataset
 
@@ -260,8 +261,8 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     for name in gens:
         if name not in GENS:
             raise DanceError(f"--gens {name}: unknown generator; choose among {', '.join(GENS)}")
-    name = os.path.basename(os.path.normpath(dataset_dir))
-    out_dir = out_dir or os.path.join("data", "eval", name)
+    out_dir = out_dir or default_out(dataset_dir)
+    check_output_folder(out_dir, inputs=[dataset_dir])
     device = pick_device(device)
     size = size or dataset.image_size
 
@@ -330,8 +331,7 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
 
     os.makedirs(out_dir, exist_ok=True)
     items = np.linspace(0, len(test) - 1, min(GRID_ITEMS, len(test))).round().astype(int)
-    with atomic_path(os.path.join(out_dir, "grid.png")) as tmp:
-        cv2.imwrite(tmp, comparison_grid(real, skeletons, outputs, items, size))
+    write_image(os.path.join(out_dir, "grid.png"), comparison_grid(real, skeletons, outputs, items, size))
     report["training_curves"] = curves
     if any(curves.values()):
         save_training_curves(os.path.join(out_dir, "training_curve.png"), curves, report)
@@ -340,13 +340,21 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     return report
 
 
+def default_out(dataset_dir):
+    """data/eval/<dataset name>/ in the project's data folder."""
+    return shown(os.path.join(DATA_DIR, "eval", os.path.basename(os.path.normpath(dataset_dir))))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Held-out quality and speed of every generator on one prepared dataset.")
-    parser.add_argument("dataset", help="a prepared dataset directory (python VideoSkeleton.py VIDEO makes one)")
+    parser.add_argument("--data", default=None,
+                        help="a prepared dataset directory (python VideoSkeleton.py VIDEO makes one)")
+    parser.add_argument("dataset", nargs="?", default=None, help=argparse.SUPPRESS)   # the older spelling
     parser.add_argument("--out", default=None, help="output folder (default: data/eval/<dataset name>)")
     parser.add_argument("--gens", default=",".join(GENS), help="comma-separated generators (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help=f"epochs for every network (default: train for the minutes {MINUTES}; {QUICK_EPOCHS} with --quick)")
+                        help=f"epochs in all for every network, trained from scratch (default: train for the "
+                             f"minutes {MINUTES}; {QUICK_EPOCHS} with --quick)")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--size", type=int, default=None, help="image size (default: the dataset's)")
     parser.add_argument("--minutes", type=float, default=None,
@@ -354,6 +362,16 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_EPOCHS} epoch on {QUICK_ITEMS} frames: checks the whole path in a minute")
     args = parser.parse_args(argv)
+    if args.data and args.dataset and args.data != args.dataset:
+        raise DanceError(f"two datasets given ({args.data} and {args.dataset}): give one, with --data")
+    args.dataset = args.data or args.dataset
+    if args.dataset is None:
+        parser.error("give the dataset to evaluate with --data DIR")
+    if args.size is not None:
+        from GenVanilla import power_of_two_levels
+        power_of_two_levels(args.size)
+    args.out = args.out or default_out(args.dataset)
+    check_output_folder(args.out, inputs=[args.dataset])
     if args.epochs is not None and args.epochs < 1:
         raise DanceError(f"--epochs {args.epochs}: must be 1 or more")
     gens = [g.strip() for g in args.gens.split(",") if g.strip()]
@@ -361,9 +379,8 @@ def main(argv=None):
         raise DanceError(f"--minutes {args.minutes}: must be positive")
     report = evaluate(args.dataset, args.out, gens, args.epochs, args.device, args.quick, args.size,
                       minutes=args.minutes)
-    out = args.out or os.path.join("data", "eval", os.path.basename(os.path.normpath(args.dataset)))
     print(report_markdown(report))
-    print(f"wrote {out}/report.json, report.md and grid.png")
+    print(f"wrote {os.path.join(args.out, 'report.json')}, report.md and grid.png")
     return 0
 
 

@@ -21,13 +21,17 @@ How:
     python DanceSample.py                  # writes data/sample/ (a few seconds)
 """
 import argparse
+import math
 import os
 import time
 
 import cv2
 import numpy as np
 
-from DanceUtils import DanceError, atomic_path, run_cli
+from DanceUtils import DATA_DIR, DanceError, atomic_path, check_output_folder, run_cli, shown
+
+SAMPLE_DIR = os.path.join(DATA_DIR, "sample")   # where the sample goes by default (the project's data folder)
+MAX_SECONDS = 600                               # ten minutes of video is already 15 000 frames per dancer
 
 # MediaPipe PoseLandmark indices used below (the full list is in its enum order).
 NOSE = 0
@@ -442,7 +446,7 @@ def render_dancer(landmarks, width, height, appearance):
 
 
 # ---------------------------------------------------------------- the files
-def sample_paths(out_dir="data/sample"):
+def sample_paths(out_dir=SAMPLE_DIR):
     """The four files make_sample writes, by name."""
     return {
         "target_video": os.path.join(out_dir, "sample_target.mp4"),
@@ -469,7 +473,7 @@ def _write_video(video_path, truth_path, look, style, frames, fps, width, height
                  fps=np.float32(fps))
 
 
-def make_sample(out_dir="data/sample", seconds=12.0, fps=25, width=480, height=480, force=False):
+def make_sample(out_dir=SAMPLE_DIR, seconds=12.0, fps=25, width=480, height=480, force=False):
     """Write the demo videos and their known skeletons into `out_dir`.
 
     sample_target.mp4 (TARGET_LOOK, style 0) and sample_source.mp4
@@ -481,6 +485,8 @@ def make_sample(out_dir="data/sample", seconds=12.0, fps=25, width=480, height=4
     paths = sample_paths(out_dir)
     if not force and all(os.path.exists(p) for p in paths.values()):
         return paths
+    if not math.isfinite(seconds * fps):
+        raise DanceError(f"--seconds {seconds:g}: must be a finite number")
     frames = int(round(seconds * fps))
     if frames < 1:
         raise DanceError(f"--seconds {seconds}: too short for even one frame at {fps} fps")
@@ -494,15 +500,16 @@ def main():
     parser = argparse.ArgumentParser(
         description="Render the demo's two synthetic dancers (target and source videos, "
                     "plus their known skeletons).")
-    parser.add_argument("--out", default="data/sample",
-                        help="folder to write the videos and *_truth.npz files into (default: %(default)s)")
+    parser.add_argument("--out", default=SAMPLE_DIR,
+                        help="folder to write the videos and *_truth.npz files into (default: data/sample)")
     parser.add_argument("--seconds", type=float, default=12.0,
                         help="length of each video in seconds, at 25 fps (default: %(default)s)")
     parser.add_argument("--force", action="store_true",
                         help="render again even if the files already exist")
     args = parser.parse_args()
-    if not args.seconds > 0:
-        raise DanceError(f"--seconds {args.seconds}: must be more than 0")
+    if not (math.isfinite(args.seconds) and 0 < args.seconds <= MAX_SECONDS):
+        raise DanceError(f"--seconds {args.seconds:g}: must be more than 0 and at most {MAX_SECONDS}")
+    check_output_folder(args.out, create=args.out == SAMPLE_DIR)
     start = time.perf_counter()
     paths = sample_paths(args.out)
     existed = all(os.path.exists(p) for p in paths.values())
@@ -510,7 +517,7 @@ def main():
     with np.load(paths["target_truth"], allow_pickle=False) as truth:
         frames = len(truth["frame"])
     verb = "kept existing" if existed and not args.force else "wrote"
-    print(f"{verb} {len(paths)} files in {args.out} ({frames} frames per video) "
+    print(f"{verb} {len(paths)} files in {shown(args.out)} ({frames} frames per video) "
           f"in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -1,13 +1,23 @@
-"""Small helpers shared by every module: the user-facing error, atomic writes,
-the command-line wrapper and the choice of device.
+"""Small helpers shared by every module: the user-facing error, the project's data folder,
+checks of output paths, atomic writes, the command-line wrapper, a quiet MediaPipe and the
+choice of device.
 
-Kept in one place so that every script reports a user's mistake the same way:
-one line naming the file and the problem, a non-zero exit code, no traceback.
+Kept in one place so that every script reports a user's mistake the same way (one line
+naming the file and the problem, a non-zero exit code, no traceback) and follows the same
+rules for what it writes: every output path is checked before the work starts, no output is
+ever one of the inputs, and files are written atomically.
 """
 import contextlib
 import os
 import sys
 import tempfile
+
+# The project's own data folder: prepared samples, default outputs, caches and snapshots go
+# here (not into ./data of whatever folder a command runs from). DANCE_DATA in the environment
+# names another one (the tests give each run its own).
+PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
+DATA_DIR = os.path.abspath(os.environ.get("DANCE_DATA") or os.path.join(PROJECT_DIR, "data"))
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi")   # what VideoFileWriter can write
 
 
 class DanceError(Exception):
@@ -43,12 +53,134 @@ def atomic_path(path, suffix=None):
             os.remove(tmp)
 
 
+def shown(path):
+    """`path` as a message shows it: relative to the current folder when it lies inside it."""
+    path = os.fspath(path)
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:   # another drive (Windows)
+        return path
+    return path if relative.startswith(os.pardir) else relative
+
+
+def same_path(a, b):
+    """True when the paths `a` and `b` name the same file or folder (links and `..` resolved)."""
+    a, b = os.fspath(a), os.fspath(b)
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def is_within(path, folder):
+    """True when `path` is `folder` or lies inside it (after resolving links)."""
+    path, folder = os.path.realpath(os.fspath(path)), os.path.realpath(os.fspath(folder))
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_folder_for(path, create=False):
+    """A DanceError unless the folder that will hold `path` exists (or can be made, with create=True)
+    and is writable."""
+    folder = os.path.dirname(os.path.abspath(path))
+    existing = folder
+    while not os.path.exists(existing):   # the nearest part of the path that exists
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise DanceError(f"{path}: {shown(existing)} is a file, not a folder")
+    if existing != folder and not create:
+        raise DanceError(f"{path}: the folder {shown(folder)} does not exist")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DanceError(f"{path}: the folder {shown(existing)} is not writable")
+
+
+def check_output_file(path, extensions=None, inputs=(), create=False, flag="--out"):
+    """Check, before any work, that `path` can receive an output file; a DanceError naming it if not.
+
+    extensions: the file endings a writer knows (e.g. VIDEO_EXTENSIONS); inputs: paths that the
+    output must never be (a source video...); create: make missing folders (the project's defaults).
+    """
+    path = os.fspath(path)
+    if not path or path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise DanceError(f"{flag} {path}: is a folder; give a file name such as "
+                         f"{os.path.join(path or '.', 'out' + (extensions or ('.mp4',))[0])}")
+    ext = os.path.splitext(path)[1].lower()
+    if extensions is not None and ext not in extensions:
+        raise DanceError(f"{flag} {path}: " + (f"unknown extension '{ext}'" if ext else "no extension")
+                         + f"; use one of {', '.join(extensions)}")
+    for source in inputs:
+        if source is not None and same_path(path, source):
+            raise DanceError(f"{flag} {path}: is one of the inputs; choose another output file (nothing was written)")
+    check_folder_for(path, create)
+    return path
+
+
+def check_output_folder(path, inputs=(), create=True, flag="--out"):
+    """Check that `path` can be, or already is, a folder to write outputs into."""
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise DanceError(f"{flag} {path}: is a file, not a folder (it was left as it is)")
+    for source in inputs:
+        if source is not None and is_within(source, path):
+            raise DanceError(f"{flag} {path}: holds the input {source}; choose another folder")
+    if os.path.isdir(path):
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise DanceError(f"{flag} {path}: the folder is not writable")
+    else:
+        check_folder_for(path, create)
+    return path
+
+
+def image_writable(path):
+    """True when OpenCV can write an image with this file name's extension."""
+    import cv2
+
+    return bool(os.path.splitext(path)[1]) and cv2.haveImageWriter(path)
+
+
+def write_image(path, image):
+    """cv2.imwrite, atomically, or a DanceError naming the file when it cannot be written."""
+    import cv2
+
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(tmp, image):
+            raise DanceError(f"{path}: could not write the image")
+    return path
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send what C/C++ code writes on stderr (file descriptor 2) to nowhere, for the time of the block.
+
+    MediaPipe, TensorFlow Lite and absl print their own log lines ("INFO: Created TensorFlow Lite
+    XNNPACK delegate", "W0000 ... inference_feedback_manager"...) straight to descriptor 2, which no
+    Python setting reaches. Python's own sys.stderr is flushed first, so nothing of ours is lost.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):   # no real descriptor 2 (some IDEs): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run_cli(main):
     """Run `main()` as a script: a DanceError becomes one line on stderr and exit code 2."""
     try:
         code = main()
     except DanceError as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except MemoryError:
+        print("error: out of memory: try a smaller --size or --batch", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted: the last finished result is kept", file=sys.stderr)

@@ -224,7 +224,8 @@ class GenGAN(GenVanillaNN):
             return super().generate(ske)
 
     def train_command(self):
-        return f"python GenGAN.py --data {self.videoSke.directory} --size {self.image_size}"
+        size = "" if self.image_size == self.videoSke.image_size else f" --size {self.image_size}"
+        return f"python GenGAN.py --data {self.videoSke.directory}{size}"
 
     def training_settings(self):
         return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=self.lambda_l1,

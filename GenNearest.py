@@ -48,7 +48,7 @@ import os
 import cv2
 import numpy as np
 
-from DanceUtils import DanceError, atomic_path, run_cli
+from DanceUtils import DATA_DIR, DanceError, check_output_file, image_writable, run_cli, shown, write_image
 from Skeleton import REDUCED_INDICES, Skeleton, draw_stick_figure
 
 # From this many target frames on, search a k-d tree instead of brute force. Below, the brute
@@ -66,8 +66,9 @@ ROUNDING_SLACK = 1e-5       # relative error bound of the float32 brute force (r
 METHODS = ("auto", "brute", "tree")
 
 # Defaults of `python GenNearest.py`.
-TARGETS = ("data/taichi1", "../shared/data/taichi1")   # the first that exists
-OUT = "data/gen_nearest_grid.png"
+TARGETS = (os.path.join(DATA_DIR, "taichi1"), os.path.join(DATA_DIR, os.pardir, os.pardir, "shared", "data", "taichi1"),
+           os.path.join(DATA_DIR, "sample_target"))   # the first that exists
+OUT = os.path.join(DATA_DIR, "gen_nearest_grid.png")
 GRID_COUNT = 6
 
 
@@ -296,27 +297,29 @@ def main(argv=None):
     from VideoSkeleton import MOD_FRAME, VideoSkeleton
 
     parser = argparse.ArgumentParser(description="Show, for a few source skeletons, the target frame GenNearest picks.")
-    parser.add_argument("--target", default=None,
-                        help=f"the target: a prepared dataset or a video (default: the first of {', '.join(TARGETS)})")
+    parser.add_argument("--data", "--target", dest="data", default=None,
+                        help="the target: a prepared dataset or a video (default: the first of data/taichi1, "
+                             "../shared/data/taichi1, data/sample_target)")
     parser.add_argument("--source", default=None, help="the source: a video or prepared dataset (default: the target)")
-    parser.add_argument("--out", default=OUT, help="the PNG grid to write (default: %(default)s)")
+    parser.add_argument("--out", default=OUT, help="the PNG grid to write (default: data/gen_nearest_grid.png)")
     parser.add_argument("--count", type=int, default=GRID_COUNT, help="how many source frames (default: %(default)s)")
     parser.add_argument("--mod-frame", type=int, default=MOD_FRAME,
                         help="when a video is prepared, keep one frame in N (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.count < 1:
         raise DanceError(f"--count {args.count}: must be 1 or more")
-    target = args.target or next((t for t in TARGETS if os.path.isdir(t)), None)
+    check_output_file(args.out, inputs=[args.data, args.source], create=args.out == OUT)
+    if not image_writable(args.out):
+        raise DanceError(f"--out {args.out}: not an image file name OpenCV can write (use .png or .jpg)")
+    target = args.data or next((t for t in TARGETS if os.path.isdir(t)), None)
     if target is None:
-        raise DanceError(f"no target dataset found in {', '.join(TARGETS)}; give one with --target")
+        raise DanceError(f"no target dataset found in {', '.join(map(shown, TARGETS))}; give one with --data")
     target_vs = VideoSkeleton(target, modFrame=args.mod_frame)
     source_vs = VideoSkeleton(args.source, modFrame=args.mod_frame) if args.source else target_vs
     gen = GenNearest(target_vs)
     grid = nearest_grid(source_vs, gen, args.count)
-    with atomic_path(args.out) as tmp:
-        if not cv2.imwrite(tmp, grid):
-            raise DanceError(f"{args.out}: could not write the image")
-    print(f"{args.out}: {grid.shape[1] * 3 // grid.shape[0]} source frames of {source_vs.directory} "
+    write_image(args.out, grid)
+    print(f"{shown(args.out)}: {grid.shape[1] * 3 // grid.shape[0]} source frames of {source_vs.directory} "
           f"(top), their skeletons and their nearest frames of {target_vs.directory} (bottom)")
     return 0
 

@@ -44,15 +44,16 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
-from DanceUtils import DanceError, atomic_path, pick_device, run_cli
+from DanceUtils import DATA_DIR, DanceError, atomic_path, pick_device, run_cli, shown, write_image
 from Skeleton import Skeleton
 from VideoSkeleton import VideoSkeleton
 
 # Defaults of `python GenVanilla.py` (command-line flags override them).
-DATA = "data/sample_target"   # the target person's prepared dataset (python VideoSkeleton.py makes this sample)
+DATA = os.path.join(DATA_DIR, "sample_target")   # the target's prepared dataset (python VideoSkeleton.py makes this sample)
 OPT = 2                       # 1: 26 numbers -> image, 2: stick figure -> image
-EPOCHS = 20                   # epochs to train in one run (added to those already done when resuming)
-IMAGE_SIZE = 128              # side of the generated images: a power of two, 64 and 128 are the usual
+EPOCHS = 20                   # epochs in all: a run resumed from its checkpoint trains up to this many
+IMAGE_SIZE = None             # side of the generated images; None: the dataset's crops (a power of two: 64, 128...)
+MAX_IMAGE_SIZE = 1024         # larger networks would not fit in memory
 BATCH = 16                    # images per optimisation step
 LR = 2e-4                     # Adam's learning rate (pix2pix's)
 LR_DECAY = 0.2                # over the last fifth of a run the learning rate falls linearly towards 0, so
@@ -232,8 +233,9 @@ def init_weights(net, std=0.02):
 def power_of_two_levels(image_size, smallest=16):
     """log2(image_size), checking that the size is a power of two of at least `smallest`."""
     levels = int(round(math.log2(image_size))) if image_size > 0 else 0
-    if image_size < smallest or 2 ** levels != image_size:
-        raise DanceError(f"--size {image_size}: the networks need a power of two of at least {smallest} (64, 128, 256...)")
+    if not smallest <= image_size <= MAX_IMAGE_SIZE or 2 ** levels != image_size:
+        raise DanceError(f"--size {image_size}: the networks need a power of two from {smallest} to "
+                         f"{MAX_IMAGE_SIZE} (64, 128, 256...)")
     return levels
 
 
@@ -246,7 +248,7 @@ class GenNNSke26ToImage(nn.Module):
     ReLU as in DCGAN, until image_size; a last 3x3 convolution gives 3 channels, tanh [-1, 1].
     """
 
-    def __init__(self, image_size=IMAGE_SIZE, ngf=NGF, input_dim=26, hidden=256):
+    def __init__(self, image_size=128, ngf=NGF, input_dim=26, hidden=256):
         super().__init__()
         blocks = power_of_two_levels(image_size, smallest=8) - 2   # 4 -> image_size
         self.channels = ngf * 8
@@ -298,7 +300,7 @@ class GenNNSkeImToImage(nn.Module):
     adds dropout to the decoder's 3 innermost blocks (pix2pix's noise for a GAN).
     """
 
-    def __init__(self, image_size=IMAGE_SIZE, ngf=NGF, in_channels=3, out_channels=3, dropout=DROPOUT):
+    def __init__(self, image_size=128, ngf=NGF, in_channels=3, out_channels=3, dropout=DROPOUT):
         super().__init__()
         levels = power_of_two_levels(image_size)
         chans = [ngf * min(2 ** i, 8) for i in range(levels)]   # channels after each encoder step
@@ -336,18 +338,35 @@ def build_generator(settings):
 
 
 # ====================================================================== 4. the model file
-def read_torch_file(path, what="model file"):
-    """torch.load(path) of a file holding only tensors and plain values, or a DanceError naming it."""
+def read_torch_file(path, what="model file", remedy=""):
+    """torch.load(path) of a file holding only tensors and plain values, or a DanceError naming it.
+
+    remedy: what the error adds to say what to do next (e.g. "; train it again with: ...").
+    PyTorch's own text is not passed on: it suggests loading with weights_only=False, which would
+    run whatever code a doctored file holds.
+    """
     if not os.path.isfile(path):
-        raise DanceError(f"{path}: no such {what}")
+        raise DanceError(f"{path}: no such {what}{remedy}")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated zip, random bytes, a pickle of other objects...
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
-        raise DanceError(f"{path}: not a readable {what}, truncated or corrupted ({reason})") from None
+    except Exception:  # a truncated zip, random bytes, a pickle of other objects...
+        raise DanceError(f"{path}: not a readable {what} (truncated, corrupted, or not made by this "
+                         f"project){remedy}") from None
     if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
-        raise DanceError(f"{path}: not a dance {what} (no settings)")
+        raise DanceError(f"{path}: not a dance {what} (no settings){remedy}")
     return data
+
+
+def trained_sizes(models_dir, name):
+    """The image sizes of the model files `<name>_<size>.pt` in models_dir (sorted)."""
+    sizes = []
+    if os.path.isdir(models_dir):
+        for entry in os.listdir(models_dir):
+            stem, ext = os.path.splitext(entry)
+            prefix, _, size = stem.rpartition("_")
+            if ext == ".pt" and prefix == name and size.isdigit():
+                sizes.append(int(size))
+    return sorted(sizes)
 
 
 def check_settings(path, settings, kind, image_size, what="model file"):
@@ -512,11 +531,7 @@ def fit(step, loader, n_epochs, device, start_epoch=0, history=None, on_epoch_en
     return history
 
 
-def save_image(path, image):
-    """cv2.imwrite, atomically."""
-    with atomic_path(path) as tmp:
-        if not cv2.imwrite(tmp, image):
-            raise DanceError(f"{path}: could not write the image")
+save_image = write_image
 
 
 def save_loss_curve(path, history, title):
@@ -549,7 +564,8 @@ class GenVanillaNN:
     videoSkeTgt     the target's VideoSkeleton (its directory receives models/)
     loadFromFile    True: load the trained model <dataset>/models/<name>_<size>.pt
     optSkeOrImage   1: GenNNSke26ToImage (26 numbers in), 2: GenNNSkeImToImage (stick figure in)
-    image_size      side of the generated images (default IMAGE_SIZE)
+    image_size      side of the generated images (default: the dataset's crops; with loadFromFile,
+                    the size of the trained model when there is only one)
     device          "cpu", "cuda", ... (default: cuda, then mps, then cpu)
     ngf, dropout    the generator's width and dropout (a loaded model keeps those of its file)
     augment         random joint shift/scale of the training pairs
@@ -568,10 +584,10 @@ class GenVanillaNN:
         self.videoSke = videoSkeTgt
         self.opt = optSkeOrImage
         self.name = self.kind or NAMES[optSkeOrImage]
-        self.image_size = int(image_size or IMAGE_SIZE)
+        models = model_dir or os.path.join(videoSkeTgt.directory, "models")
+        self.image_size = self.choose_size(image_size, models if loadFromFile else None)
         self.device = pick_device(device)
         self.augment = augment
-        models = model_dir or os.path.join(videoSkeTgt.directory, "models")
         stem = os.path.join(models, f"{self.name}_{self.image_size}")
         self.notes, self.loaded_settings = {}, {}
         self.filename = stem + ".pt"
@@ -587,6 +603,27 @@ class GenVanillaNN:
             self.load()
         self._place(self.netG)
 
+    def choose_size(self, requested, models_dir=None):
+        """The image size: `requested`, else the dataset's crops; with models_dir (loading a model), the
+        size of the only model there when none has the dataset's size."""
+        if requested is not None:
+            power_of_two_levels(int(requested))
+            return int(requested)
+        size = self.videoSke.image_size
+        sizes = trained_sizes(models_dir, self.name) if models_dir else []
+        if sizes and size not in sizes:
+            if len(sizes) > 1:
+                raise DanceError(f"{models_dir}: {self.name} models of {', '.join(map(str, sizes))} px, none of "
+                                 f"the dataset's {size} px; choose one with --size")
+            size = sizes[0]
+        try:
+            power_of_two_levels(size)
+        except DanceError:
+            raise DanceError(f"{self.videoSke.directory}: its crops are {size} px, and the networks need a power "
+                             f"of two: give --size 128 (the crops are resized), or prepare the video again "
+                             f"with --size 128") from None
+        return size
+
     def _place(self, network):
         """Move a network to the device (channels-last on CUDA)."""
         network.to(self.device)
@@ -596,8 +633,8 @@ class GenVanillaNN:
 
     def train_command(self):
         """The command that trains this model (for error messages)."""
-        return (f"python GenVanilla.py --data {self.videoSke.directory} --opt {self.opt} "
-                f"--size {self.image_size}")
+        size = "" if self.image_size == self.videoSke.image_size else f" --size {self.image_size}"
+        return f"python GenVanilla.py --data {self.videoSke.directory} --opt {self.opt}{size}"
 
     # ------------------------------------------------------------------ model file
     def training_settings(self):
@@ -607,7 +644,17 @@ class GenVanillaNN:
     def settings(self):
         """What the model file records: the network's settings, how it is trained and how far."""
         return dict(self.network_settings, **self.training_settings(), epochs=self.epochs_done,
-                    train_seconds=round(self.train_seconds, 1), notes=self.notes)
+                    train_seconds=round(self.train_seconds, 1), notes=self.notes,
+                    dataset_fingerprint=self.videoSke.fingerprint)
+
+    def check_dataset(self, path, settings, what="model file"):
+        """A DanceError when the file at `path` was trained on another dataset than this one (files
+        made before datasets were fingerprinted record none, and are taken as they are)."""
+        recorded = settings.get("dataset_fingerprint")
+        if recorded is not None and recorded != self.videoSke.fingerprint:
+            raise DanceError(f"{path}: a {what} trained on another dataset than {self.videoSke.directory} (was "
+                             f"the folder prepared again from another video?); train one for this dataset with: "
+                             f"{self.train_command()} --restart")
 
     def set_progress(self, settings):
         """How far the model of these settings (a model file's or a checkpoint's) was trained."""
@@ -620,16 +667,23 @@ class GenVanillaNN:
         """Load a model file written by save(); a DanceError naming the file when it cannot be used."""
         path = path or self.filename
         if not os.path.isfile(path):
-            raise DanceError(f"{path}: no trained model; train one with: {self.train_command()}")
-        data = read_torch_file(path)
+            models = os.path.dirname(path)
+            others = [s for s in trained_sizes(models, self.name) if s != self.image_size]
+            there = f" ({self.name} models there: {', '.join(map(str, others))} px)" if others else ""
+            raise DanceError(f"{path}: no trained model{there}; train one with: {self.train_command()}")
+        remedy = f"; train it again with: {self.train_command()} --restart"
+        data = read_torch_file(path, remedy=remedy)
         settings = data["settings"]
-        check_settings(path, settings, self.name, self.image_size)
         try:
+            check_settings(path, settings, self.name, self.image_size)
             self.network_settings = {k: settings[k] for k in self.network_settings}
             self.netG = build_generator(self.network_settings)
-        except (KeyError, TypeError, ValueError, DanceError) as err:
-            raise DanceError(f"{path}: settings that describe no network ({err})") from None
-        load_state(path, self.netG, data.get("state_dict"))
+            load_state(path, self.netG, data.get("state_dict"))
+        except (KeyError, TypeError, ValueError) as err:
+            raise DanceError(f"{path}: settings that describe no network ({err}){remedy}") from None
+        except DanceError as err:
+            raise DanceError(f"{err}{remedy}") from None
+        self.check_dataset(path, settings)
         self.set_progress(settings)
         self.loaded_settings = settings
         self._place(self.netG)
@@ -674,10 +728,13 @@ class GenVanillaNN:
         if not os.path.isfile(path):
             return []
         restart = "use --restart (train(..., restart=True)) to start again"
-        data = read_torch_file(path, "checkpoint")
+        data = read_torch_file(path, "checkpoint", remedy=f"; {restart}")
         settings = data["settings"]
         try:
             check_settings(path, settings, self.name, self.image_size, "checkpoint")
+            recorded = settings.get("dataset_fingerprint")
+            if recorded is not None and recorded != self.videoSke.fingerprint:
+                raise DanceError(f"{path}: a checkpoint trained on another dataset than {self.videoSke.directory}")
             different = [f"{k} {settings.get(k)} there, {v} here" for k, v in self.network_settings.items()
                          if settings.get(k) != v]
             if different:
@@ -698,17 +755,20 @@ class GenVanillaNN:
 
     def train(self, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress=True, indices=None,
               max_seconds=None, after_epoch=None):
-        """Train n_epochs more epochs, resuming from the checkpoint unless restart=True.
+        """Train until the model has n_epochs epochs in all, resuming from the checkpoint unless restart=True.
+
+        n_epochs counts every epoch since the start, those of the checkpoint included, so running the
+        same command again after an interruption finishes the same run; a larger n_epochs trains more.
 
         restart=True ignores the checkpoint: the network keeps the weights it has (new ones
         for a new GenVanillaNN, those of the model file with loadFromFile=True).
 
         After every epoch: the checkpoint, the model file, the loss curve and the sample grid.
         indices: train on these items of the dataset only (default: all).
-        max_seconds: a budget for the total training time: stop when one more epoch, as long as
-            the last one, would pass it (at least one epoch is trained).
-        The learning rate is lr, then falls towards 0 over the last LR_DECAY of this run (of its
-        n_epochs, or of its time budget when that comes first).
+        max_seconds: a budget for the total training time (the checkpoint's included): stop when one
+            more epoch, as long as the last one, would pass it (at least one epoch is trained).
+        The learning rate is lr, then falls towards 0 over the last LR_DECAY of the n_epochs (or of
+        the time budget, when that comes first).
         after_epoch(self): called after every epoch, once the files are saved.
         Returns the loss history (one dict per epoch since the start).
         """
@@ -730,15 +790,20 @@ class GenVanillaNN:
         else:
             history = self.resume(lr)
         samples = np.linspace(0, len(dataset) - 1, min(SAMPLE_COUNT, len(dataset))).round().astype(int)
+        if self.epochs_done >= n_epochs:   # already done: the model file is written again from the checkpoint
+            if main:
+                self.save()
+                if progress:
+                    tqdm.write(f"{self.name}: the checkpoint has {self.epochs_done} epochs of the {n_epochs} asked: "
+                               f"nothing to train (a larger --epochs trains more)")
+            return history
 
         last_epoch_seconds = 0.0
-        first_epoch, first_seconds = self.epochs_done, self.train_seconds
 
-        def set_learning_rate(epoch):   # by how much of this run will be done half way through this epoch
-            done = (epoch - 0.5 - first_epoch) / n_epochs
+        def set_learning_rate(epoch):   # by how much of the run will be done half way through this epoch
+            done = (epoch - 0.5) / n_epochs
             if max_seconds is not None:
-                elapsed = self.train_seconds - first_seconds + last_epoch_seconds / 2
-                done = max(done, elapsed / max(max_seconds - first_seconds, 1e-9))
+                done = max(done, (self.train_seconds + last_epoch_seconds / 2) / max(max_seconds, 1e-9))
             factor = from_main_process(learning_rate_factor(done, LR_DECAY), self.device)   # times differ a little per process
             for optimizer in self.optimizers():
                 for group in optimizer.param_groups:
@@ -761,7 +826,7 @@ class GenVanillaNN:
         def out_of_time():
             return max_seconds is not None and self.train_seconds + last_epoch_seconds > max_seconds
 
-        fit(self.train_step, loader, n_epochs, self.device, start_epoch=self.epochs_done, history=history,
+        fit(self.train_step, loader, n_epochs - self.epochs_done, self.device, start_epoch=self.epochs_done, history=history,
             on_epoch_end=end_of_epoch, desc=self.name, progress=progress and main, stop=out_of_time,
             on_epoch_start=set_learning_rate)
         return history
@@ -798,9 +863,11 @@ def add_training_arguments(parser, data=DATA, epochs=EPOCHS):
     parser.add_argument("--data", default=data,
                         help=f"the target's prepared dataset directory, or a video to prepare first (default: {data})")
     parser.add_argument("--epochs", type=int, default=epochs,
-                        help="epochs to train in this run, after those of the checkpoint (default: %(default)s)")
+                        help="epochs in all, those of the checkpoint included: running the same command again "
+                             "after an interruption finishes the run; a larger number trains more (default: %(default)s)")
     parser.add_argument("--size", type=int, default=IMAGE_SIZE,
-                        help="side of the generated images, a power of two such as 64 or 128 (default: %(default)s)")
+                        help="side of the generated images, a power of two such as 64 or 128 "
+                             "(default: the size of the dataset's crops)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps... (default: cuda, then mps, then cpu)")
     parser.add_argument("--restart", action="store_true", help="ignore the checkpoint and train from scratch")
     parser.add_argument("--batch", type=int, default=BATCH, help="images per optimisation step (default: %(default)s)")
@@ -823,8 +890,10 @@ def check_training_arguments(args):
     for flag in ("epochs", "batch", "ngf"):
         if getattr(args, flag) < 1:
             raise DanceError(f"--{flag} {getattr(args, flag)}: must be at least 1")
-    if args.lr <= 0:
+    if not args.lr > 0:
         raise DanceError(f"--lr {args.lr}: must be positive")
+    if args.size is not None:
+        power_of_two_levels(args.size)   # before the dataset is loaded
 
 
 def train_from_command_line(gen, args, what=None):
@@ -837,9 +906,9 @@ def train_from_command_line(gen, args, what=None):
                   f"{len(gen.videoSke)} images")
         history = gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr)
         if main:
-            print(f"{gen.name}: {gen.epochs_done} epochs, last loss "
-                  + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items())
-                  + f"; model {gen.filename}, curve {gen.loss_file}, samples {gen.samples_file}")
+            last = ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items()) if history else "-"
+            print(f"{gen.name}: {gen.epochs_done} epochs, last loss {last}; model {shown(gen.filename)}, "
+                  f"curve {shown(gen.loss_file)}, samples {shown(gen.samples_file)}")
     finally:
         stop_distributed()
 

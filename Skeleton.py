@@ -14,9 +14,11 @@ import os
 import cv2
 import numpy as np
 
+from DanceUtils import native_stderr_silenced
 from Vec3 import Vec3
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # quieten MediaPipe's C++ logging
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 LANDMARK_COUNT = 33
 # The 13 joints of the reduced form, as MediaPipe indices, in the contract's order:
@@ -193,15 +195,20 @@ class PoseDetector:
     """
 
     def __init__(self, static_image_mode=True, smooth_landmarks=True):
-        import mediapipe as mp
+        # MediaPipe and TensorFlow Lite print their own log lines on stderr when the graph is made
+        # and when it first runs: silenced, so a user sees only the project's lines.
+        with native_stderr_silenced():
+            import mediapipe as mp
 
-        # model_complexity=1 is the model MediaPipe ships; 0 and 2 would be downloaded.
-        self.pose = mp.solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
-                                           smooth_landmarks=smooth_landmarks, enable_segmentation=False)
+            # model_complexity=1 is the model MediaPipe ships; 0 and 2 would be downloaded.
+            self.pose = mp.solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
+                                               smooth_landmarks=smooth_landmarks, enable_segmentation=False)
 
     def detect(self, image):
         """The Skeleton found in a BGR image, or None when there is no person."""
-        results = self.pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        with native_stderr_silenced():
+            results = self.pose.process(rgb)
         if results.pose_landmarks is None:
             return None
         lm = results.pose_landmarks.landmark
@@ -210,7 +217,8 @@ class PoseDetector:
         return Skeleton(landmarks, visibility)
 
     def close(self):
-        self.pose.close()
+        with native_stderr_silenced():
+            self.pose.close()
 
     def __enter__(self):
         return self

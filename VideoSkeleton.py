@@ -19,6 +19,7 @@ extent plus a margin), so the person keeps the same size from frame to frame.
 """
 import argparse
 import copy
+import hashlib
 import json
 import os
 import queue
@@ -32,29 +33,84 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from DanceUtils import DanceError, atomic_path, has_display, run_cli
+from DanceUtils import (DATA_DIR, DanceError, check_output_folder, has_display, run_cli, shown)
 from Skeleton import PoseDetector, Skeleton
 from VideoReader import VideoReader
 
 # Defaults of `python VideoSkeleton.py` (command-line flags override them).
-VIDEO = "data/sample/sample_target.mp4"  # the project's own synthetic dancer (python DanceSample.py)
+VIDEO = os.path.join(DATA_DIR, "sample", "sample_target.mp4")  # the project's own synthetic dancer (DanceSample.py)
 MOD_FRAME = 10        # keep one frame in MOD_FRAME
 IMAGE_SIZE = 128      # side of the square crops, in pixels
+MAX_SIZE = 2048       # larger crops would not fit in memory for a whole video
 CROP_MARGIN = 1.3     # crop side = CROP_MARGIN x the person's extent (landmarks miss the top of the head)
 EXTENT_PERCENTILE = 95  # the person's extent over the video, robust to a few bad detections
 FORMAT_VERSION = 1
 LANDMARKS_FILE = "landmarks.npz"
+# Everything a prepared dataset folder may hold. A folder holding anything else is not one of
+# ours, and is never replaced.
+DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", "background.png"}
 # Pass 1 keeps the frames to crop in memory up to this size, sparing pass 2 a second decoding of the video.
 KEEP_FRAMES_BYTES = 1 << 30
 
 
 def dataset_dir_for(video_path):
-    """Where a video is prepared by default: data/<video stem>/."""
-    return os.path.join("data", os.path.splitext(os.path.basename(video_path))[0])
+    """Where a video is prepared by default: data/<video stem>/ in the project's data folder."""
+    return shown(os.path.join(DATA_DIR, os.path.splitext(os.path.basename(video_path))[0]))
 
 
 def is_prepared_dataset(path):
     return os.path.isdir(path) and os.path.isfile(os.path.join(path, LANDMARKS_FILE))
+
+
+def foreign_entries(path):
+    """What the folder `path` holds beyond what a prepared dataset holds (sorted names)."""
+    return sorted(set(os.listdir(path)) - DATASET_ENTRIES)
+
+
+def check_dataset_folder(directory, video_path):
+    """Before a preparation: `directory` may be new, empty, or a prepared dataset of ours, nothing else.
+
+    A preparation replaces the whole folder, so a folder of the user's (or a file) is refused
+    with one line and left exactly as it is.
+    """
+    check_output_folder(directory, inputs=[video_path])
+    if not os.path.isdir(directory) or not os.listdir(directory):
+        return
+    if not is_prepared_dataset(directory):
+        raise DanceError(f"--out {directory}: an existing folder that is not a prepared dataset; a preparation "
+                         f"replaces its folder, so choose a new or empty one (nothing was changed)")
+    extra = foreign_entries(directory)
+    if extra:
+        raise DanceError(f"--out {directory}: holds {', '.join(extra[:3])}{' ...' if len(extra) > 3 else ''}, "
+                         f"which a prepared dataset does not; choose another folder (nothing was changed)")
+
+
+def remove_leftovers(directory):
+    """Remove what an interrupted preparation into `directory` left beside it: `<name>.partial-*`
+    (a preparation killed half way) and `<name>.old-*` (a replaced dataset not yet deleted).
+
+    Only folders that hold nothing but a dataset's entries are removed; an `.old-*` only once the
+    new dataset stands in its place."""
+    parent = os.path.dirname(os.path.abspath(directory))
+    name = os.path.basename(os.path.normpath(directory))
+    if not os.path.isdir(parent):
+        return
+    for entry in os.listdir(parent):
+        path = os.path.join(parent, entry)
+        partial, old = entry.startswith(name + ".partial-"), entry.startswith(name + ".old-")
+        if not (partial or old) or not os.path.isdir(path) or os.path.islink(path) or foreign_entries(path):
+            continue
+        if old and not is_prepared_dataset(directory):
+            continue   # the previous dataset itself: kept until a new one is in place
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def dataset_fingerprint(landmarks, frames):
+    """A short hash of a dataset's skeletons and frame numbers: model files record the one they
+    were trained on, so a folder prepared again from another video is noticed."""
+    digest = hashlib.sha1(np.ascontiguousarray(landmarks, np.float32).tobytes())
+    digest.update(np.ascontiguousarray(frames, np.int64).tobytes())
+    return digest.hexdigest()[:16]
 
 
 class VideoSkeleton:
@@ -77,8 +133,8 @@ class VideoSkeleton:
             return
         if modFrame < 1:
             raise DanceError(f"--mod-frame {modFrame}: must be 1 or more")
-        if size < 16:
-            raise DanceError(f"--size {size}: must be at least 16 pixels")
+        if not 16 <= size <= MAX_SIZE:
+            raise DanceError(f"--size {size}: must be between 16 and {MAX_SIZE} pixels")
         directory = out_dir or dataset_dir_for(filename)
         wanted = preparation_settings(filename, modFrame, size)
         if not forceCompute and is_prepared_dataset(directory):
@@ -115,11 +171,8 @@ class VideoSkeleton:
         self.visibility = arrays.get("visibility", np.ones(self.landmarks.shape[:2], np.float32))
         self.im = np.array([os.path.join(directory, "images", str(name)) for name in arrays["image"]])
         self.ske = [Skeleton(lm, vis) for lm, vis in zip(self.landmarks, self.visibility)]
-        self.settings = json.loads(str(arrays["settings"])) if "settings" in arrays else {}
-        first = cv2.imread(self.im[0])
-        if first is None:
-            raise DanceError(f"{self.im[0]}: missing or unreadable image of the dataset")
-        self.image_size = first.shape[0]
+        self.settings = parse_settings(path, arrays.get("settings"))
+        self.image_size = self.readImage(0).shape[0]
         self.fps = self.settings.get("fps", 25.0) / self.settings.get("mod_frame", 1)
         self.reused = False
 
@@ -133,11 +186,22 @@ class VideoSkeleton:
     def imagePath(self, idx):
         return self.im[idx]
 
+    @property
+    def fingerprint(self):
+        """The hash of these items' skeletons and frame numbers (see dataset_fingerprint)."""
+        return dataset_fingerprint(self.landmarks, self.frame)
+
+    def prepare_again_command(self):
+        """The command that prepares this dataset again (for error messages)."""
+        video = self.settings.get("video", "VIDEO")
+        return f"python VideoSkeleton.py {video} --out {self.directory} --force"
+
     def readImage(self, idx):
         """The crop of item idx as a BGR uint8 image."""
         image = cv2.imread(self.im[idx])
         if image is None:
-            raise DanceError(f"{self.im[idx]}: missing or unreadable image of the dataset")
+            raise DanceError(f"{self.im[idx]}: missing or unreadable image of the dataset; "
+                             f"prepare it again with: {self.prepare_again_command()}")
         return image
 
     def reduced(self):
@@ -181,11 +245,27 @@ def preparation_settings(video_path, mod_frame, size):
             "video_mtime_ns": stat.st_mtime_ns, "mod_frame": int(mod_frame), "size": int(size)}
 
 
+def parse_settings(path, stored):
+    """The settings recorded in a landmarks file (a JSON text; {} when it has none)."""
+    if stored is None:
+        return {}
+    try:
+        settings = json.loads(str(stored))
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise DanceError(f"{path}: its 'settings' is not a JSON object; prepare the dataset again "
+                         f"(python VideoSkeleton.py VIDEO --out {os.path.dirname(path) or '.'} --force)")
+    return settings
+
+
 def read_settings(directory):
     path = os.path.join(directory, LANDMARKS_FILE)
     try:
         with np.load(path, allow_pickle=False) as data:
-            stored = json.loads(str(data["settings"])) if "settings" in data.files else {}
+            stored = parse_settings(path, data["settings"] if "settings" in data.files else None)
+    except DanceError:
+        raise
     except Exception:
         raise DanceError(f"{path}: not a readable landmarks file") from None
     keys = ("version", "video", "video_bytes", "video_mtime_ns", "mod_frame", "size")
@@ -329,6 +409,8 @@ def to_crop_coordinates(landmarks, width, height, side):
 def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE, progress=True):
     """Prepare `video_path` into `directory`; the previous dataset there is replaced only on success."""
     start = time.perf_counter()
+    check_dataset_folder(directory, video_path)   # before any work: a user's folder is never replaced
+    remove_leftovers(directory)
     kept = {}  # the frames to crop, when pass 1 could keep them all in memory
     frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress, keep=kept)
     tried = len(range(0, frames_read, mod_frame))
@@ -357,7 +439,9 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
                 position = frame_index + 1
                 if frame is None:
                     raise DanceError(f"{video_path}: frame {frame_index} could not be read a second time")
-            cv2.imwrite(os.path.join(work, "images", names[k]), crop_square(frame, corners[k], side, size))
+            image_path = os.path.join(work, "images", names[k])
+            if not cv2.imwrite(image_path, crop_square(frame, corners[k], side, size)):
+                raise DanceError(f"{image_path}: could not write the image (is the disk full?)")
         if reader is not None:
             reader.release()
 
@@ -373,17 +457,21 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
         raise
 
     seconds = time.perf_counter() - start
-    summary = (f"{video_path}: read {frames_read} frames, examined {tried}, kept {len(frames)}, "
+    summary = (f"{shown(video_path)}: read {frames_read} frames, examined {tried}, kept {len(frames)}, "
                f"skipped {tried - len(frames)} without a person, {seconds:.1f} s, "
-               f"{frames_read / seconds:.1f} frames/s -> {directory}")
+               f"{frames_read / seconds:.1f} frames/s -> {shown(directory)}")
     print(summary)
     return directory
 
 
 def replace_directory(new, directory):
-    """Put the finished directory `new` in place of `directory`, keeping trained models."""
+    """Put the finished directory `new` in place of `directory` (an empty folder or a prepared
+    dataset, checked before the work began), keeping its trained models: they record which
+    dataset they were trained on, so a model of another person is refused, not lost."""
     old = None
-    if os.path.exists(directory):
+    if os.path.isdir(directory) and not os.listdir(directory):
+        os.rmdir(directory)   # an empty folder of the user's: nothing to keep
+    elif os.path.exists(directory):
         old = directory + ".old-" + os.path.basename(new).split("-")[-1]
         os.replace(directory, old)
         if os.path.isdir(os.path.join(old, "models")):
@@ -403,16 +491,25 @@ def cut_short(vs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Prepare a video into a dataset of square crops with skeletons.")
-    parser.add_argument("video", nargs="?", default=VIDEO, help=f"the video to prepare (default: {VIDEO})")
+    parser.add_argument("video", nargs="?", default=VIDEO,
+                        help="the video to prepare (default: the project's sample, data/sample/sample_target.mp4)")
     parser.add_argument("--mod-frame", type=int, default=MOD_FRAME, help="keep one frame in N (default: %(default)s)")
     parser.add_argument("--size", type=int, default=IMAGE_SIZE, help="side of the square crops in pixels (default: %(default)s)")
-    parser.add_argument("--out", default=None, help="dataset directory (default: data/<video name>)")
+    parser.add_argument("--out", default=None,
+                        help="the dataset folder to write: new, empty, or a dataset prepared before, which is "
+                             "replaced (default: data/<video name> in the project's folder)")
     parser.add_argument("--force", action="store_true", help="prepare again even when already prepared with these settings")
     parser.add_argument("--show", action="store_true", help="browse the result in a window afterwards")
     args = parser.parse_args(argv)
     if args.video == VIDEO and not os.path.exists(VIDEO):
         import DanceSample
         DanceSample.make_sample(os.path.dirname(VIDEO))
+    elif not os.path.exists(args.video):
+        raise DanceError(f"{args.video}: no such video file")
+    elif os.path.isdir(args.video) and not is_prepared_dataset(args.video):
+        raise DanceError(f"{args.video}: is a folder, not a video (nor a prepared dataset)")
+    if args.out is not None:   # checked before the work, even when the dataset is already prepared
+        check_dataset_folder(args.out, args.video)
     vs = VideoSkeleton(args.video, forceCompute=args.force, modFrame=args.mod_frame, size=args.size, out_dir=args.out)
     if vs.reused:
         print(f"{args.video}: already prepared with these settings, loaded {vs} (use --force to prepare again)")

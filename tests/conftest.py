@@ -1,14 +1,23 @@
 """Shared fixtures: the real footage in ../shared/data, and running a module's command line."""
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Each run of the suite gets its own project data folder (samples, default outputs, caches,
+# snapshots): the tests neither read nor write the user's data/. Set before any module is imported.
+DANCE_DATA = Path(tempfile.mkdtemp(prefix="dance-test-data-"))
+os.environ["DANCE_DATA"] = str(DANCE_DATA)
+atexit.register(shutil.rmtree, DANCE_DATA, ignore_errors=True)
 
 # The modules are flat files at the repository root.
 if str(REPO) not in sys.path:

@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -116,7 +117,7 @@ def test_without_a_display_the_demo_writes_a_video_of_every_source_frame(sample,
     proc = run_demo(tmp_path, "--source", sample["source"], "--target", sample["target"].directory)
     assert proc.returncode == 0, proc.stderr
     assert "no display" in proc.stdout
-    out = tmp_path / "data" / "demo_sample_source_sample_target_nearest.mp4"
+    out = Path(os.environ["DANCE_DATA"]) / "demo_sample_source_sample_target_nearest.mp4"
     assert out.is_file()
     written, source = cv2.VideoCapture(str(out)), cv2.VideoCapture(sample["source"])
     count = 0
@@ -124,8 +125,9 @@ def test_without_a_display_the_demo_writes_a_video_of_every_source_frame(sample,
         count += 1
     assert count == int(source.get(cv2.CAP_PROP_FRAME_COUNT))
     # The source skeletons were cached (no pickle) and are reused on the next run.
-    cache = tmp_path / "data" / "sample_source_source.npz"
-    assert cache.is_file()
+    from DanceDemo import source_cache_path
+    cache = Path(source_cache_path(sample["source"]))
+    assert cache.is_file() and cache.parent == Path(os.environ["DANCE_DATA"]) / "cache"
     np.load(cache, allow_pickle=False)["landmarks"]
 
 

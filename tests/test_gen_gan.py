@@ -113,7 +113,7 @@ def test_resume_continues_from_the_checkpoint(small_vs):
     first = small_gan(small_vs)
     assert len(first.train(1, batch_size=ITEMS // 2, progress=False)) == 1
     gen = small_gan(small_vs)
-    history = gen.train(1, batch_size=ITEMS // 2, progress=False)
+    history = gen.train(2, batch_size=ITEMS // 2, progress=False)    # --epochs counts them all
     assert len(history) == 2 and gen.epochs_done == 2
     checkpoint = torch.load(gen.checkpoint_file, weights_only=True)
     assert {"netG", "netD", "optG", "optD"} <= set(checkpoint["state"])

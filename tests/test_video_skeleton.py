@@ -317,7 +317,7 @@ def make_bad_input(case, tmp_path, squat_video):
     """(video path, extra args, texts the error line must contain) for each bad input."""
     if case == "missing":
         path = tmp_path / "missing.mp4"
-        return path, [], [str(path), "no such file"]
+        return path, [], [str(path), "no such video file"]
     if case == "text":
         path = tmp_path / "notes.mp4"
         path.write_text("not a video at all\n" * 20)
@@ -335,7 +335,7 @@ def make_bad_input(case, tmp_path, squat_video):
     if case == "mod_frame_0":
         return squat_video, ["--mod-frame", "0"], ["--mod-frame 0", "must be 1 or more"]
     if case == "negative_size":
-        return squat_video, ["--size", "-5"], ["--size -5", "at least 16"]
+        return squat_video, ["--size", "-5"], ["--size -5", "between 16 and"]
     raise ValueError(case)
 
 
