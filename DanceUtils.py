@@ -7,10 +7,12 @@ naming the file and the problem, a non-zero exit code, no traceback) and follows
 rules for what it writes: every output path is checked before the work starts, no output is
 ever one of the inputs, and files are written atomically.
 """
+import atexit
 import contextlib
 import os
 import sys
 import tempfile
+import threading
 
 # The project's own data folder: prepared samples, default outputs, caches and snapshots go
 # here (not into ./data of whatever folder a command runs from). DANCE_DATA in the environment
@@ -149,27 +151,59 @@ def write_image(path, image):
     return path
 
 
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """Send what C/C++ code writes on stderr (file descriptor 2) to nowhere, for the time of the block.
+# What MediaPipe, TensorFlow Lite and absl print by themselves (never a line of ours).
+NATIVE_NOISE = (b"Created TensorFlow Lite XNNPACK delegate", b"All log messages before absl::InitializeLog()",
+                b"inference_feedback_manager", b"landmark_projection_calculator", b"W0000 ", b"I0000 ")
+_native_filter = None
 
-    MediaPipe, TensorFlow Lite and absl print their own log lines ("INFO: Created TensorFlow Lite
-    XNNPACK delegate", "W0000 ... inference_feedback_manager"...) straight to descriptor 2, which no
-    Python setting reaches. Python's own sys.stderr is flushed first, so nothing of ours is lost.
+
+def filter_native_stderr(noise=NATIVE_NOISE):
+    """From now on, drop the log lines that MediaPipe's C++ code writes on stderr by itself.
+
+    Those lines ("INFO: Created TensorFlow Lite XNNPACK delegate", "W0000 ...") are written
+    straight to file descriptor 2, some of them later and from MediaPipe's own threads, so no
+    Python setting reaches them. Descriptor 2 becomes a pipe read by a thread that passes on every
+    other line; Python's sys.stderr (our messages, tqdm's bars, tracebacks) writes to the real
+    stderr directly. Done once per process, and only for a real console stderr (not under pytest's
+    capture, for instance).
     """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):   # no real descriptor 2 (some IDEs): nothing to hide
-        yield
+    global _native_filter
+    if _native_filter is not None or sys.stderr is None or sys.stderr is not sys.__stderr__:
         return
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        sys.stderr.flush()
+        if sys.stderr.fileno() != 2:
+            return
+        real = os.dup(2)
+    except (OSError, ValueError, AttributeError):   # no real descriptor 2 (some IDEs)
+        return
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    sys.stderr = sys.__stderr__ = open(real, "w", buffering=1, encoding=sys.stderr.encoding,
+                                       errors="backslashreplace", closefd=False)
+
+    def forward():
+        pending = b""
+        while True:
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if not any(marker in line for marker in noise):
+                    os.write(real, line + b"\n")
+        if pending and not any(marker in pending for marker in noise):
+            os.write(real, pending)
+
+    _native_filter = threading.Thread(target=forward, name="native-stderr", daemon=True)
+    _native_filter.start()
+
+    def finish():   # at exit: close the pipe, let the thread pass on what is left
+        os.dup2(real, 2)
+        _native_filter.join(timeout=1.0)
+
+    atexit.register(finish)
 
 
 def run_cli(main):

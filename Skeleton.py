@@ -14,7 +14,7 @@ import os
 import cv2
 import numpy as np
 
-from DanceUtils import native_stderr_silenced
+from DanceUtils import filter_native_stderr
 from Vec3 import Vec3
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # quieten MediaPipe's C++ logging
@@ -195,20 +195,17 @@ class PoseDetector:
     """
 
     def __init__(self, static_image_mode=True, smooth_landmarks=True):
-        # MediaPipe and TensorFlow Lite print their own log lines on stderr when the graph is made
-        # and when it first runs: silenced, so a user sees only the project's lines.
-        with native_stderr_silenced():
-            import mediapipe as mp
+        # MediaPipe and TensorFlow Lite print their own log lines on stderr: a user sees only ours.
+        filter_native_stderr()
+        import mediapipe as mp
 
-            # model_complexity=1 is the model MediaPipe ships; 0 and 2 would be downloaded.
-            self.pose = mp.solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
-                                               smooth_landmarks=smooth_landmarks, enable_segmentation=False)
+        # model_complexity=1 is the model MediaPipe ships; 0 and 2 would be downloaded.
+        self.pose = mp.solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
+                                           smooth_landmarks=smooth_landmarks, enable_segmentation=False)
 
     def detect(self, image):
         """The Skeleton found in a BGR image, or None when there is no person."""
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        with native_stderr_silenced():
-            results = self.pose.process(rgb)
+        results = self.pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         if results.pose_landmarks is None:
             return None
         lm = results.pose_landmarks.landmark
@@ -217,8 +214,7 @@ class PoseDetector:
         return Skeleton(landmarks, visibility)
 
     def close(self):
-        with native_stderr_silenced():
-            self.pose.close()
+        self.pose.close()
 
     def __enter__(self):
         return self
