@@ -6,9 +6,9 @@
 
 writes <data>/models/gan_<size>.pt (plus .ckpt.pt, _loss.png, _samples.png), as GenVanilla.py does.
 
-GenGAN is GenVanillaNN's option 2 with a different training step. Everything else, the
-U-Net generator, the dataset, the training loop, the checkpoints, the loss curve, the sample
-grid, the model file, comes from GenVanilla.py. This file only adds:
+GenGAN is GenVanillaNN's option 2 with a different training step. Everything else comes from
+GenVanilla.py (the U-Net generator, the dataset) and DanceTrain.py (the training loop, the
+checkpoints, the loss curve, the sample grid, the model file). This file only adds:
     - PatchDiscriminator: says, for each patch of an image, whether it is a real photo of the
       target in the pose of the stick figure; it sees both, concatenated (a conditional GAN);
     - the losses, as small functions: gan_loss_d, gan_loss_g, gradient_penalty, feature_matching_loss,
@@ -34,10 +34,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
+from DanceTrain import (BETAS, LR, add_training_arguments, autocast, check_training_arguments, for_training,
+                        open_dataset, start_distributed, train_from_command_line)
 from DanceUtils import DanceError, run_cli
-from GenVanilla import (AUGMENT, BETAS, LR, NGF, GenVanillaNN, add_training_arguments, autocast,
-                        check_training_arguments, for_training, open_dataset, start_distributed,
-                        train_from_command_line)
+from GenVanilla import AUGMENT, NGF, GenVanillaNN
 
 # Defaults of `python GenGAN.py` (command-line flags override them).
 GAN_LOSS = "lsgan"          # lsgan (least squares, pix2pix's choice) | hinge | wgan-gp
@@ -187,7 +187,7 @@ class GenGAN(GenVanillaNN):
     lambda_l1_background   the L1 weight away from the person (lambda_l1 there too: pix2pix's plain L1)
     """
 
-    kind = "gan"
+    name = "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, image_size=None, device=None, gan_loss=GAN_LOSS,
                  ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT, model_dir=None,
@@ -296,7 +296,7 @@ class GenGAN(GenVanillaNN):
 # ====================================================================== the command line
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the target's GAN generator (pix2pix style).")
-    add_training_arguments(parser)
+    add_training_arguments(parser, ngf=NGF, augment=AUGMENT)
     parser.add_argument("--gan-loss", choices=GAN_LOSSES, default=GAN_LOSS,
                         help="the adversarial loss (default: %(default)s)")
     parser.add_argument("--ndf", type=int, default=NDF, help="width of the discriminator (default: %(default)s)")

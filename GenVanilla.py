@@ -17,49 +17,38 @@ The two options of the course:
 
 In Python:
     gen = GenVanillaNN(VideoSkeleton("data/taichi1"), optSkeOrImage=2)
-    gen.train(10)                       # 10 more epochs (resumes from the checkpoint if there is one)
+    gen.train(10)                       # up to 10 epochs in all (resumes from the checkpoint if there is one)
     image = gen.generate(ske)           # BGR uint8, size x size x 3
     gen = GenVanillaNN(vs, loadFromFile=True, optSkeOrImage=2)   # later: the trained model
 
 The file is laid out as pix2pix / CycleGAN lay out theirs, each part on its own:
-    1. image <-> tensor conversions        4. the model file (save / load)
-    2. the data: transforms and dataset    5. the training loop (`fit`) and its outputs
-    3. the networks                        6. GenVanillaNN, then the command line
-GenGAN.py reuses all of it and only adds a discriminator and its losses.
+    1. image <-> tensor conversions        3. the networks
+    2. the data: transforms and dataset    4. GenVanillaNN (build, optimiser, train_step, generate)
+The training loop, checkpoints, model files and the trainers' flags are DanceTrain.py's;
+GenGAN.py reuses this file and only adds a discriminator and its losses.
 """
 import argparse
-import contextlib
-import functools
-import math
 import os
-import time
 
 import cv2
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
-from tqdm import tqdm
+from torch.utils.data import Dataset
 
-from DanceUtils import DATA_DIR, DanceError, atomic_path, pick_device, run_cli, shown, write_image
+import DanceTrain
+from DanceTrain import (BATCH, BETAS, EPOCHS, LR, MODEL_VERSION, add_training_arguments, autocast,
+                        check_settings, check_training_arguments, for_training, load_state, open_dataset,
+                        power_of_two_levels, read_torch_file, save_model, start_distributed, to_device,
+                        train_from_command_line, trained_sizes)
+from DanceUtils import DanceError, pick_device, run_cli
 from Skeleton import Skeleton
-from VideoSkeleton import VideoSkeleton
 
-# Defaults of `python GenVanilla.py` (command-line flags override them).
-DATA = os.path.join(DATA_DIR, "sample_target")   # the target's prepared dataset (python VideoSkeleton.py makes this sample)
+# Defaults of `python GenVanilla.py` (command-line flags override them; DanceTrain.py has the shared ones:
+# --data, --epochs, --batch, --lr...).
 OPT = 2                       # 1: 26 numbers -> image, 2: stick figure -> image
-EPOCHS = 20                   # epochs in all: a run resumed from its checkpoint trains up to this many
 IMAGE_SIZE = None             # side of the generated images; None: the dataset's crops (a power of two: 64, 128...)
-MAX_IMAGE_SIZE = 1024         # larger networks would not fit in memory
-BATCH = 16                    # images per optimisation step
-LR = 2e-4                     # Adam's learning rate (pix2pix's)
-LR_DECAY = 0.2                # over the last fifth of a run the learning rate falls linearly towards 0, so
-                              # the run ends on a settled network rather than mid-swing (pix2pix decays
-                              # over the last half of its 200 epochs); 0: a constant rate
-BETAS = (0.5, 0.999)          # Adam's betas (pix2pix's: a short memory of the gradient's mean)
 NGF = 32                      # width of the generators: channels of their outermost layer (pix2pix uses 64,
                               # 32 trains about 4x faster on a CPU and is enough at 128 px)
 DROPOUT = 0.0                 # dropout in the U-Net's innermost decoder blocks (pix2pix: 0.5, as noise for a GAN)
@@ -68,10 +57,7 @@ AUGMENT = False               # random joint shift/scale of image and skeleton w
                               # predicts, teaches the network to blur it (measured: docs/BENCHMARKS.md)
 AUG_SHIFT = 0.04              # augmentation: largest shift, as a fraction of the image side
 AUG_SCALE = 0.05              # augmentation: largest change of scale (0.05 = +-5 %)
-SAMPLE_COUNT = 4              # rows of the sample grid (fixed items spread over the dataset)
-SAMPLE_CELL = 128             # smaller images are enlarged to about this size in the sample grid
-MODEL_VERSION = 1             # version of the model-file format
-NAMES = {1: "vanilla_ske", 2: "vanilla_image"}  # model name of each option (DESIGN.md)
+NAMES = {1: "vanilla_ske", 2: "vanilla_image"}  # the model's name of each option (DanceGenerators.py)
 
 
 # ====================================================================== 1. images <-> tensors
@@ -230,15 +216,6 @@ def init_weights(net, std=0.02):
     return net
 
 
-def power_of_two_levels(image_size, smallest=16):
-    """log2(image_size), checking that the size is a power of two of at least `smallest`."""
-    levels = int(round(math.log2(image_size))) if image_size > 0 else 0
-    if not smallest <= image_size <= MAX_IMAGE_SIZE or 2 ** levels != image_size:
-        raise DanceError(f"--size {image_size}: the networks need a power of two from {smallest} to "
-                         f"{MAX_IMAGE_SIZE} (64, 128, 256...)")
-    return levels
-
-
 class GenNNSke26ToImage(nn.Module):
     """Option 1: the 26 numbers of a reduced skeleton -> an RGB image in [-1, 1].
 
@@ -337,227 +314,7 @@ def build_generator(settings):
     return GenNNSkeImToImage(settings["image_size"], settings["ngf"], dropout=settings.get("dropout", 0.0))
 
 
-# ====================================================================== 4. the model file
-def read_torch_file(path, what="model file", remedy=""):
-    """torch.load(path) of a file holding only tensors and plain values, or a DanceError naming it.
-
-    remedy: what the error adds to say what to do next (e.g. "; train it again with: ...").
-    PyTorch's own text is not passed on: it suggests loading with weights_only=False, which would
-    run whatever code a doctored file holds.
-    """
-    if not os.path.isfile(path):
-        raise DanceError(f"{path}: no such {what}{remedy}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # a truncated zip, random bytes, a pickle of other objects...
-        raise DanceError(f"{path}: not a readable {what} (truncated, corrupted, or not made by this "
-                         f"project){remedy}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
-        raise DanceError(f"{path}: not a dance {what} (no settings){remedy}")
-    return data
-
-
-def trained_sizes(models_dir, name):
-    """The image sizes of the model files `<name>_<size>.pt` in models_dir (sorted)."""
-    sizes = []
-    if os.path.isdir(models_dir):
-        for entry in os.listdir(models_dir):
-            stem, ext = os.path.splitext(entry)
-            prefix, _, size = stem.rpartition("_")
-            if ext == ".pt" and prefix == name and size.isdigit():
-                sizes.append(int(size))
-    return sorted(sizes)
-
-
-def check_settings(path, settings, kind, image_size, what="model file"):
-    """A DanceError naming `path` when its settings are not those of a `kind` model of image_size px."""
-    if settings.get("version") != MODEL_VERSION:
-        raise DanceError(f"{path}: {what} format version {settings.get('version')}, this code reads {MODEL_VERSION}")
-    if settings.get("kind") != kind:
-        raise DanceError(f"{path}: holds a '{settings.get('kind')}' model, not a '{kind}' one")
-    if settings.get("image_size") != image_size:
-        raise DanceError(f"{path}: a model for {settings.get('image_size')} px images, not {image_size} px")
-
-
-def save_model(path, network, settings):
-    """Write {"state_dict", "settings"} to `path` atomically (the old file survives a failed write)."""
-    state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": state, "settings": dict(settings)}, tmp)
-
-
-def load_state(path, network, state_dict):
-    """network.load_state_dict(state_dict), or a DanceError naming `path`."""
-    try:
-        network.load_state_dict(state_dict)
-    except (RuntimeError, KeyError, TypeError) as err:
-        reason = str(err).strip().splitlines()[0][:160]
-        raise DanceError(f"{path}: the weights do not fit the network its settings describe ({reason})") from None
-
-
-# ====================================================================== 5. training: the loop and its outputs
-@functools.cache
-def bf16_supported(device_type):
-    """Whether the device computes in bfloat16 natively (else bf16 would be emulated, slower than float32)."""
-    if device_type == "cuda":
-        return torch.cuda.is_bf16_supported()   # Ampere and later; older GPUs train in float32
-    if device_type == "cpu" and os.environ.get("DANCE_CPU_BF16", "1") != "0":
-        try:   # x86 CPUs with AVX512-BF16 or AMX (oneDNN's kernels): GAN steps 1.7x faster, measured
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
-
-
-def autocast(device, training=True):
-    """bf16 mixed precision where the device has it (no loss scaling needed); plain float32 elsewhere.
-
-    Autocast runs convolutions and matrix products in bf16 and keeps the losses in float32.
-    On a CPU only for training: batches of 16 gain 1.5-2.7x, one frame at a time loses 10-20 %
-    (measured, docs/BENCHMARKS.md). DANCE_CPU_BF16=0 in the environment keeps a CPU in float32.
-    """
-    if bf16_supported(device.type) and (training or device.type != "cpu"):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def to_device(tensor, device):
-    """Move a batch to the device; images go channels-last on CUDA (faster convolutions)."""
-    tensor = tensor.to(device, non_blocking=True)
-    if device.type == "cuda" and tensor.dim() == 4:
-        tensor = tensor.contiguous(memory_format=torch.channels_last)
-    return tensor
-
-
-# Several processes: `torchrun --nproc_per_node=N GenGAN.py ...` starts N copies of the script,
-# one per GPU (or N on the CPU), each with the environment variables RANK, LOCAL_RANK and
-# WORLD_SIZE. Each process trains on its own share of every epoch (DistributedSampler) and
-# DistributedDataParallel averages the gradients of all processes at every step, so the weights
-# stay identical everywhere, as with one process and an N times larger batch. Only process 0
-# (the "main" one) prints and writes files. Run as plain `python`, nothing of this happens.
-def start_distributed(requested_device=None):
-    """The device of this process; started by torchrun, it also joins the other processes.
-
-    NCCL links the GPUs (one per process, the one of its LOCAL_RANK); gloo links CPU processes.
-    """
-    device = pick_device(requested_device)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return device
-
-
-def stop_distributed():
-    if dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def is_main_process():
-    return not dist.is_initialized() or dist.get_rank() == 0
-
-
-def for_training(network, device):
-    """`network` wrapped in DistributedDataParallel when several processes train; `network` otherwise."""
-    if not dist.is_initialized():
-        return network
-    return DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
-
-
-def from_main_process(value, device):
-    """The main process's number `value`, the same in every process (each measures its own time)."""
-    if not dist.is_initialized():
-        return value
-    shared = torch.tensor([float(value)], device=device)
-    dist.broadcast(shared, src=0)
-    return shared.item()
-
-
-def all_agree(flag, device):
-    """The main process's `flag`, the same in every process (they must stop at the same epoch)."""
-    return bool(from_main_process(float(flag), device))
-
-
-def learning_rate_factor(done, decay):
-    """The learning rate's multiplier when the fraction `done` of a run is done: 1, then linearly
-    towards 0 over the last `decay` of the run."""
-    return 1.0 if decay <= 0 else min(1.0, max(0.0, 1.0 - done) / decay)
-
-
-def loader_workers(device):
-    """Processes preparing batches: none on a CPU (its cores train), a few beside a GPU (which waits for them)."""
-    return min(4, max(0, (os.cpu_count() or 1) - 1)) if device.type == "cuda" else 0
-
-
-def fit(step, loader, n_epochs, device, start_epoch=0, history=None, on_epoch_end=None,
-        desc="training", progress=True, stop=None, on_epoch_start=None):
-    """The training loop, shared by GenVanillaNN and GenGAN.
-
-    step(source, target) -> {loss name: tensor}: one optimisation step on a batch.
-    on_epoch_start(epoch): called before every epoch (it sets the learning rate).
-    on_epoch_end(epoch, history, seconds): called after every epoch (it saves the files).
-    history: one dict {loss name: mean over the epoch} per epoch already done; extended
-    and returned. Epochs are numbered from 1; this trains start_epoch+1 .. start_epoch+n_epochs.
-    stop(): asked after every epoch; True ends the training early (e.g. a time budget is spent).
-    """
-    history = [] if history is None else history
-    end = start_epoch + n_epochs
-    for epoch in range(start_epoch + 1, end + 1):
-        if isinstance(loader.sampler, DistributedSampler):
-            loader.sampler.set_epoch(epoch)   # a new shuffle each epoch, the same in every process
-        if on_epoch_start:
-            on_epoch_start(epoch)
-        started = time.perf_counter()
-        totals, batches = {}, 0
-        bar = tqdm(loader, desc=f"{desc} {epoch}/{end}", unit="batch", disable=not progress, leave=False)
-        for source, target in bar:
-            losses = step(to_device(source, device), to_device(target, device))
-            for name, value in losses.items():
-                totals[name] = totals.get(name, 0.0) + value.detach()
-            batches += 1
-            if batches % 10 == 1 or batches == len(loader):   # reading a GPU value waits for it: not every batch
-                bar.set_postfix({k: f"{float(v) / batches:.4f}" for k, v in totals.items()})
-        bar.close()
-        history.append({name: float(total) / max(batches, 1) for name, total in totals.items()})
-        seconds = time.perf_counter() - started
-        if progress:
-            losses = "  ".join(f"{k} {v:.4f}" for k, v in history[-1].items())
-            tqdm.write(f"{desc} epoch {epoch}/{end}: {losses}  ({seconds:.1f} s)")
-        if on_epoch_end:
-            on_epoch_end(epoch, history, seconds)
-        if stop and all_agree(stop(), device):
-            break
-    return history
-
-
-save_image = write_image
-
-
-def save_loss_curve(path, history, title):
-    """One panel per loss of `history` (a list of dicts, one per epoch), as a PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure   # no pyplot: no global state, no window
-    from matplotlib.ticker import MaxNLocator
-
-    names = list(dict.fromkeys(k for entry in history for k in entry))
-    figure = Figure(figsize=(6, 1.2 + 1.8 * len(names)))
-    FigureCanvasAgg(figure)
-    epochs = np.arange(1, len(history) + 1)
-    for row, name in enumerate(names, 1):
-        axes = figure.add_subplot(len(names), 1, row)
-        axes.plot(epochs, [entry.get(name, np.nan) for entry in history], marker="." if len(history) < 50 else None)
-        axes.set_ylabel(name)
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.grid(alpha=0.3)
-    axes.set_xlabel("epoch")
-    figure.suptitle(title)
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=80)
-
-
-# ====================================================================== 6. the generator
+# ====================================================================== 4. the generator
 class GenVanillaNN:
     """A target person's image from a skeleton, by a network trained on the target's video.
 
@@ -575,7 +332,7 @@ class GenVanillaNN:
     after load(), `loaded_settings` holds everything the file recorded.
     """
 
-    kind = None   # the model's name (NAMES); GenGAN sets "gan"
+    name = None   # the model's one name (DanceGenerators.py): NAMES[optSkeOrImage]; GenGAN's is "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, optSkeOrImage=1, image_size=None, device=None,
                  ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None):
@@ -583,7 +340,7 @@ class GenVanillaNN:
             raise DanceError(f"--opt {optSkeOrImage}: choose 1 (skeleton numbers) or 2 (stick figure)")
         self.videoSke = videoSkeTgt
         self.opt = optSkeOrImage
-        self.name = self.kind or NAMES[optSkeOrImage]
+        self.name = self.name or NAMES[optSkeOrImage]
         models = model_dir or os.path.join(videoSkeTgt.directory, "models")
         self.image_size = self.choose_size(image_size, models if loadFromFile else None)
         self.device = pick_device(device)
@@ -647,14 +404,13 @@ class GenVanillaNN:
                     train_seconds=round(self.train_seconds, 1), notes=self.notes,
                     dataset_fingerprint=self.videoSke.fingerprint)
 
-    def check_dataset(self, path, settings, what="model file"):
+    def check_file(self, path, settings, what="model file"):
         """A DanceError when the file at `path` was trained on another dataset than this one (files
         made before datasets were fingerprinted record none, and are taken as they are)."""
         recorded = settings.get("dataset_fingerprint")
         if recorded is not None and recorded != self.videoSke.fingerprint:
-            raise DanceError(f"{path}: a {what} trained on another dataset than {self.videoSke.directory} (was "
-                             f"the folder prepared again from another video?); train one for this dataset with: "
-                             f"{self.train_command()} --restart")
+            raise DanceError(f"{path}: a {what} trained on another dataset than {self.videoSke.directory} "
+                             f"(was the folder prepared again from another video?)")
 
     def set_progress(self, settings):
         """How far the model of these settings (a model file's or a checkpoint's) was trained."""
@@ -676,6 +432,7 @@ class GenVanillaNN:
         settings = data["settings"]
         try:
             check_settings(path, settings, self.name, self.image_size)
+            self.check_file(path, settings)   # trained on this dataset
             self.network_settings = {k: settings[k] for k in self.network_settings}
             self.netG = build_generator(self.network_settings)
             load_state(path, self.netG, data.get("state_dict"))
@@ -683,7 +440,6 @@ class GenVanillaNN:
             raise DanceError(f"{path}: settings that describe no network ({err}){remedy}") from None
         except DanceError as err:
             raise DanceError(f"{err}{remedy}") from None
-        self.check_dataset(path, settings)
         self.set_progress(settings)
         self.loaded_settings = settings
         self._place(self.netG)
@@ -717,130 +473,18 @@ class GenVanillaNN:
         load_state(path, self.netG, state["netG"])
         self.optG.load_state_dict(state["optG"])
 
-    def save_checkpoint(self, history):
-        state = {"settings": self.settings(), "history": history, "state": self.training_state()}
-        with atomic_path(self.checkpoint_file) as tmp:
-            torch.save(state, tmp)
-
-    def resume(self, lr):
-        """The loss history of the checkpoint, whose weights and optimiser state are loaded; [] when none."""
-        path = self.checkpoint_file
-        if not os.path.isfile(path):
-            return []
-        restart = "use --restart (train(..., restart=True)) to start again"
-        data = read_torch_file(path, "checkpoint", remedy=f"; {restart}")
-        settings = data["settings"]
-        try:
-            check_settings(path, settings, self.name, self.image_size, "checkpoint")
-            recorded = settings.get("dataset_fingerprint")
-            if recorded is not None and recorded != self.videoSke.fingerprint:
-                raise DanceError(f"{path}: a checkpoint trained on another dataset than {self.videoSke.directory}")
-            different = [f"{k} {settings.get(k)} there, {v} here" for k, v in self.network_settings.items()
-                         if settings.get(k) != v]
-            if different:
-                raise DanceError(f"{path}: a checkpoint of another network ({'; '.join(different)})")
-            self.load_training_state(path, data["state"])
-        except DanceError as err:
-            raise DanceError(f"{err}; {restart}") from None
-        except (KeyError, ValueError, RuntimeError, TypeError) as err:
-            raise DanceError(f"{path}: not a usable checkpoint ({type(err).__name__}: {err}); {restart}") from None
-        for optimizer in self.optimizers():
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-        self.set_progress(settings)
-        return list(data["history"])
-
     def optimizers(self):
         return [self.optG]
 
+    def make_dataset(self, indices=None):
+        """The training pairs (all items of the dataset, or only `indices`)."""
+        return VideoSkeletonDataset(self.videoSke, optSkeOrImage=self.opt, image_size=self.image_size,
+                                    source_transform=self.source_transform, augment=self.augment, indices=indices)
+
     def train(self, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress=True, indices=None,
               max_seconds=None, after_epoch=None):
-        """Train until the model has n_epochs epochs in all, resuming from the checkpoint unless restart=True.
-
-        n_epochs counts every epoch since the start, those of the checkpoint included, so running the
-        same command again after an interruption finishes the same run; a larger n_epochs trains more.
-
-        restart=True ignores the checkpoint: the network keeps the weights it has (new ones
-        for a new GenVanillaNN, those of the model file with loadFromFile=True).
-
-        After every epoch: the checkpoint, the model file, the loss curve and the sample grid.
-        indices: train on these items of the dataset only (default: all).
-        max_seconds: a budget for the total training time (the checkpoint's included): stop when one
-            more epoch, as long as the last one, would pass it (at least one epoch is trained).
-        The learning rate is lr, then falls towards 0 over the last LR_DECAY of the n_epochs (or of
-        the time budget, when that comes first).
-        after_epoch(self): called after every epoch, once the files are saved.
-        Returns the loss history (one dict per epoch since the start).
-        """
-        dataset = VideoSkeletonDataset(self.videoSke, optSkeOrImage=self.opt, image_size=self.image_size,
-                                       source_transform=self.source_transform, augment=self.augment,
-                                       indices=indices)
-        workers = loader_workers(self.device)
-        # Under torchrun each process takes its own share of the items (batch_size is per process).
-        sampler = DistributedSampler(dataset, shuffle=True) if dist.is_initialized() else None
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
-                            drop_last=len(dataset) > batch_size, num_workers=workers,
-                            persistent_workers=workers > 0, pin_memory=self.device.type == "cuda")
-        main = is_main_process()
-        self.netG.train()
-        self.make_optimizers(lr)
-        if restart:
-            self.set_progress({})
-            history = []
-        else:
-            history = self.resume(lr)
-        samples = np.linspace(0, len(dataset) - 1, min(SAMPLE_COUNT, len(dataset))).round().astype(int)
-        if self.epochs_done >= n_epochs:   # already done: the model file is written again from the checkpoint
-            if main:
-                self.save()
-                if progress:
-                    tqdm.write(f"{self.name}: the checkpoint has {self.epochs_done} epochs of the {n_epochs} asked: "
-                               f"nothing to train (a larger --epochs trains more)")
-            return history
-
-        last_epoch_seconds = 0.0
-
-        def set_learning_rate(epoch):   # by how much of the run will be done half way through this epoch
-            done = (epoch - 0.5) / n_epochs
-            if max_seconds is not None:
-                done = max(done, (self.train_seconds + last_epoch_seconds / 2) / max(max_seconds, 1e-9))
-            factor = from_main_process(learning_rate_factor(done, LR_DECAY), self.device)   # times differ a little per process
-            for optimizer in self.optimizers():
-                for group in optimizer.param_groups:
-                    group["lr"] = lr * factor
-
-        def end_of_epoch(epoch, history, seconds):
-            nonlocal last_epoch_seconds
-            last_epoch_seconds = seconds
-            self.epochs_done, self.train_seconds = epoch, self.train_seconds + seconds
-            if not main:   # the weights are the same in every process: one writes them
-                return
-            self.save_checkpoint(history)
-            self.save()
-            save_loss_curve(self.loss_file, history, f"{self.name} {self.image_size} px")
-            save_image(self.samples_file, self.sample_grid(dataset, samples))
-            if after_epoch:
-                after_epoch(self)
-                self.netG.train()   # after_epoch may have generated images (eval mode)
-
-        def out_of_time():
-            return max_seconds is not None and self.train_seconds + last_epoch_seconds > max_seconds
-
-        fit(self.train_step, loader, n_epochs - self.epochs_done, self.device, start_epoch=self.epochs_done, history=history,
-            on_epoch_end=end_of_epoch, desc=self.name, progress=progress and main, stop=out_of_time,
-            on_epoch_start=set_learning_rate)
-        return history
-
-    def sample_grid(self, dataset, items):
-        """One row per item: stick figure | generated | real (BGR uint8), without augmentation."""
-        rows, was_training = [], self.netG.training
-        for i in items:
-            ske, real = dataset.pair(i, augment=False)
-            figure = stick_figure(ske, self.image_size)
-            rows.append(np.hstack([figure, self.generate(ske), cv2.cvtColor(real, cv2.COLOR_RGB2BGR)]))
-        self.netG.train(was_training)
-        zoom = max(1, SAMPLE_CELL // self.image_size)   # small images are enlarged to be seen
-        return cv2.resize(np.vstack(rows), None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
+        """Train until the network has n_epochs epochs in all (resuming from its checkpoint): see DanceTrain.train."""
+        return DanceTrain.train(self, n_epochs, restart, batch_size, lr, progress, indices, max_seconds, after_epoch)
 
     # ------------------------------------------------------------------ generation
     def generation_mode(self):
@@ -858,64 +502,9 @@ class GenVanillaNN:
 
 
 # ====================================================================== the command line
-def add_training_arguments(parser, data=DATA, epochs=EPOCHS):
-    """The flags GenVanilla.py and GenGAN.py share."""
-    parser.add_argument("--data", default=data,
-                        help=f"the target's prepared dataset directory, or a video to prepare first (default: {data})")
-    parser.add_argument("--epochs", type=int, default=epochs,
-                        help="epochs in all, those of the checkpoint included: running the same command again "
-                             "after an interruption finishes the run; a larger number trains more (default: %(default)s)")
-    parser.add_argument("--size", type=int, default=IMAGE_SIZE,
-                        help="side of the generated images, a power of two such as 64 or 128 "
-                             "(default: the size of the dataset's crops)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps... (default: cuda, then mps, then cpu)")
-    parser.add_argument("--restart", action="store_true", help="ignore the checkpoint and train from scratch")
-    parser.add_argument("--batch", type=int, default=BATCH, help="images per optimisation step (default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=LR, help="Adam's learning rate (default: %(default)s)")
-    parser.add_argument("--ngf", type=int, default=NGF, help="width of the generator (default: %(default)s)")
-    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=AUGMENT,
-                        help="random joint shift/scale of image and skeleton while training, for a moving "
-                             "camera (default: %(default)s)")
-
-
-def open_dataset(data, default=DATA):
-    """VideoSkeleton(data), with the way to make the default sample when it is missing."""
-    if data == default and not os.path.exists(data):
-        raise DanceError(f"{data}: no such dataset; make the project's sample with `python VideoSkeleton.py` "
-                         f"(it prepares data/sample/sample_target.mp4 into {default}), or pass --data DIR")
-    return VideoSkeleton(data)
-
-
-def check_training_arguments(args):
-    for flag in ("epochs", "batch", "ngf"):
-        if getattr(args, flag) < 1:
-            raise DanceError(f"--{flag} {getattr(args, flag)}: must be at least 1")
-    if not args.lr > 0:
-        raise DanceError(f"--lr {args.lr}: must be positive")
-    if args.size is not None:
-        power_of_two_levels(args.size)   # before the dataset is loaded
-
-
-def train_from_command_line(gen, args, what=None):
-    """Train `gen` as the shared flags say, and report where its files are (in one process under torchrun)."""
-    try:
-        main = is_main_process()
-        if main:
-            processes = f" x {dist.get_world_size()} processes" if dist.is_initialized() else ""
-            print(f"training {what or gen.name} at {gen.image_size} px on {gen.device}{processes}, "
-                  f"{len(gen.videoSke)} images")
-        history = gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr)
-        if main:
-            last = ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items()) if history else "-"
-            print(f"{gen.name}: {gen.epochs_done} epochs, last loss {last}; model {shown(gen.filename)}, "
-                  f"curve {shown(gen.loss_file)}, samples {shown(gen.samples_file)}")
-    finally:
-        stop_distributed()
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the target's generator GenVanillaNN (option 1 or 2).")
-    add_training_arguments(parser)
+    add_training_arguments(parser, ngf=NGF, augment=AUGMENT)
     parser.add_argument("--opt", type=int, choices=(1, 2), default=OPT,
                         help="1: 26 skeleton numbers -> image, 2: stick figure -> image (default: %(default)s)")
     args = parser.parse_args(argv)

@@ -19,7 +19,8 @@ sys.path.insert(0, str(REPO))
 
 from DanceUtils import pick_device  # noqa: E402
 from GenGAN import GenGAN  # noqa: E402
-from GenVanilla import GenVanillaNN, to_device  # noqa: E402
+from DanceTrain import to_device  # noqa: E402
+from GenVanilla import GenVanillaNN  # noqa: E402
 
 EPOCH_IMAGES = 1186   # taichi1's first 80 %: what DanceEval trains on
 

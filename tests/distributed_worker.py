@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch.distributed as dist  # noqa: E402
 
 from GenGAN import GenGAN  # noqa: E402
-from GenVanilla import GenVanillaNN, start_distributed, stop_distributed  # noqa: E402
+from DanceTrain import start_distributed, stop_distributed  # noqa: E402
+from GenVanilla import GenVanillaNN  # noqa: E402
 from VideoSkeleton import VideoSkeleton  # noqa: E402
 
 
