@@ -26,15 +26,17 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+import DanceGenerators
 from DanceUtils import (DATA_DIR, VIDEO_EXTENSIONS, DanceError, atomic_path, check_output_file, has_display,
                         run_cli, shown, write_image)
-from Skeleton import (OneEuroFilter, PoseDetector, PoseNormalizer, Skeleton, draw_stick_figure, reduced_joints,
-                      smooth_sequence)
+from GenNearest import TEMPORAL_WEIGHT
+from Skeleton import PoseDetector, Skeleton, draw_stick_figure
+from SkeletonSequence import OneEuroFilter, PoseNormalizer, smooth_sequence
 from VideoReader import VideoReader
 from VideoSkeleton import (VideoSkeleton, crop_side, detect_poses, is_prepared_dataset, to_crop_coordinates)
 
 # Defaults of `python DanceDemo.py` (command-line flags override them). Edit GEN_TYPE to switch generator.
-GEN_TYPE = "nearest"                        # nearest | vanilla_ske | vanilla_image | gan
+GEN_TYPE = "nearest"                        # nearest | vanilla_ske | vanilla_image | gan, or 1-4 (DanceGenerators.py)
 SOURCE = os.path.join(DATA_DIR, "sample", "sample_source.mp4")  # a video, a camera index such as 0, or a prepared dataset
 TARGET = os.path.join(DATA_DIR, "sample_target")                # the target person's prepared dataset
 IMAGE_SIZE = None                           # size of the network's model; None: the one trained for the target
@@ -45,38 +47,7 @@ SAMPLE_DIR = os.path.join(DATA_DIR, "sample")
 CACHE_DIR = os.path.join(DATA_DIR, "cache")          # source videos' skeletons, detected once
 SNAPSHOT_DIR = os.path.join(DATA_DIR, "snapshots")   # the window's `s` key
 
-GENERATORS = ("nearest", "vanilla_ske", "vanilla_image", "gan")  # keys 1-4 in the window
-TRAIN_COMMAND = {"vanilla_ske": "python GenVanilla.py --opt 1", "vanilla_image": "python GenVanilla.py --opt 2",
-                 "gan": "python GenGAN.py"}
 WINDOW = "DanceDemo  (q quit, space pause, 1-4 generator, s snapshot)"
-
-
-# ---------------------------------------------------------------------- generators
-def make_generator(name, target, size=IMAGE_SIZE):
-    """Create generator `name` for the target dataset (a network loads its trained model file)."""
-    if name == "nearest":
-        from GenNearest import TEMPORAL_WEIGHT, GenNearest
-        return GenNearest(target, temporal_weight=TEMPORAL_WEIGHT)  # fewer jumps between distant frames
-    if name in ("vanilla_ske", "vanilla_image"):
-        from GenVanilla import GenVanillaNN
-        return GenVanillaNN(target, loadFromFile=True, optSkeOrImage=1 if name == "vanilla_ske" else 2,
-                            image_size=size)
-    if name == "gan":
-        from GenGAN import GenGAN
-        return GenGAN(target, loadFromFile=True, image_size=size)
-    raise DanceError(f"--gen {name}: unknown generator; choose one of {', '.join(GENERATORS)}")
-
-
-def generator_name(gen_type):
-    """Accept the course's numbers (1-4) as well as names."""
-    if isinstance(gen_type, int) or str(gen_type).isdigit():
-        index = int(gen_type) - 1
-        if not 0 <= index < len(GENERATORS):
-            raise DanceError(f"generator {gen_type}: choose 1-{len(GENERATORS)} or a name")
-        return GENERATORS[index]
-    if gen_type not in GENERATORS:
-        raise DanceError(f"--gen {gen_type}: unknown generator; choose one of {', '.join(GENERATORS)}")
-    return gen_type
 
 
 # ---------------------------------------------------------------------- source skeletons
@@ -152,28 +123,31 @@ class FileSource:
     def __init__(self, path, target, progress=True):
         self.path = path
         if os.path.isdir(path):
-            prepared = VideoSkeleton(path)
-            self.images = prepared.im
-            self.fps = prepared.fps
-            crop = prepared.landmarks
-            self.display = crop                  # skeleton drawn on the source panel
-            self.found = np.ones(len(crop), bool)
+            self.images, self.fps, self.display, self.found, crop = self.from_dataset(path)
         else:
-            landmarks, found, info = source_skeletons(path, progress)
-            if not found.any():
-                raise DanceError(f"{path}: no person found in any frame of the source video")
-            self.images = None
-            self.fps = info["fps"]
-            self.display = landmarks
-            self.found = found
-            smoothed = smooth_sequence(landmarks, found, sigma=max(0.5, SMOOTH_SIGMA_SECONDS * self.fps))
-            filled = fill_missing(smoothed, found)
-            side = crop_side(filled[found], info["width"], info["height"])
-            crop, _ = to_crop_coordinates(filled, info["width"], info["height"], side)
-        if self.images is not None:
-            crop = smooth_sequence(crop, sigma=1.0)
+            self.images, self.fps, self.display, self.found, crop = self.from_video(path, progress)
         self.normalizer = PoseNormalizer(crop[self.found], target.landmarks)
         self.poses = self.normalizer(crop)      # what the generator sees, in the target's frame
+
+    @staticmethod
+    def from_dataset(path):
+        """A prepared dataset as a source: its crops and their (smoothed) landmarks, every one found."""
+        prepared = VideoSkeleton(path)
+        crop = prepared.landmarks
+        return prepared.im, prepared.fps, crop, np.ones(len(crop), bool), smooth_sequence(crop, sigma=1.0)
+
+    @staticmethod
+    def from_video(path, progress):
+        """A video as a source: its full frames, and its poses smoothed over time and re-expressed in a
+        square crop around the dancer, like the target's dataset (crop side: VideoSkeleton's rule)."""
+        landmarks, found, info = source_skeletons(path, progress)
+        if not found.any():
+            raise DanceError(f"{path}: no person found in any frame of the source video")
+        smoothed = smooth_sequence(landmarks, found, sigma=max(0.5, SMOOTH_SIGMA_SECONDS * info["fps"]))
+        filled = fill_missing(smoothed, found)
+        side = crop_side(filled[found], info["width"], info["height"])
+        crop, _ = to_crop_coordinates(filled, info["width"], info["height"], side)
+        return None, info["fps"], landmarks, found, crop
 
     def __len__(self):
         return len(self.found)
@@ -270,21 +244,27 @@ class DanceDemo:
         self.size = size
         self.progress = progress
         self.source_name = str(filename_src)
-        self.generators = {}
-        self.gen_name = generator_name(typeOfGen)
+        self.generators = {}   # name -> generator, or the text to show where it cannot be made
+        self.gen_name = DanceGenerators.find(typeOfGen).name
         # The generator first: a missing model stops here, before the source's poses are detected.
-        self.generators[self.gen_name] = make_generator(self.gen_name, self.target, size)
+        self.generators[self.gen_name] = self.make_generator(self.gen_name)
         self.source = open_source(filename_src, self.target, progress)
         self.rest = rest_skeleton(self.target)
         self.hold_frames = max(1, int(round(HOLD_SECONDS * (self.source.fps or 25))))
+
+    def make_generator(self, name):
+        """Generator `name` for the target (the registry, DanceGenerators.py, knows how to make each)."""
+        options = {"temporal_weight": TEMPORAL_WEIGHT} if name == "nearest" else {}   # fewer jumps in a video
+        return DanceGenerators.make(name, self.target, size=self.size, **options)
 
     def generator(self, name):
         """The generator `name`, created on first use; an error text when it cannot be made."""
         if name not in self.generators:
             try:
-                self.generators[name] = make_generator(name, self.target, self.size)
+                self.generators[name] = self.make_generator(name)
             except DanceError as err:
-                self.generators[name] = f"not trained: run {TRAIN_COMMAND.get(name, '')} --data {self.target.directory}\n({err})"
+                command = DanceGenerators.train_command(name, self.target.directory)
+                self.generators[name] = f"not trained: run {command}\n({err})"
         return self.generators[name]
 
     def poses(self):
@@ -319,42 +299,45 @@ class DanceDemo:
         return frame
 
     def draw(self):
-        """Play in a window until q / Esc (the video loops)."""
+        """Play in a window until q / Esc (a video loops; a camera plays until its last frame)."""
         if not has_display():
-            raise DanceError("no display: cannot open a window (use --output FILE.mp4)")
+            raise DanceError("no display: cannot open a window (use --out FILE.mp4)")
         cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
-        delay = 1.0 / (self.source.fps or 25)
-        paused, frame, fps, tick = False, None, None, time.perf_counter()
+        self.paused, fps, tick = False, None, time.perf_counter()
         try:
             while True:
-                stream = self.poses()
-                for i, image, display, ske in stream:
+                for i, image, display, ske in self.poses():
                     frame = self.panels(image, display, ske, fps)
-                    while True:
-                        cv2.imshow(WINDOW, frame)
-                        wait = max(1, int(1000 * (delay - (time.perf_counter() - tick)))) if not paused else 30
-                        key = cv2.waitKey(wait) & 0xFF
-                        if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1 or key in (ord("q"), 27):
-                            return
-                        if key == ord(" "):
-                            paused = not paused
-                        elif ord("1") <= key < ord("1") + len(GENERATORS):
-                            self.gen_name = GENERATORS[key - ord("1")]
-                            frame = self.panels(image, display, ske, fps)
-                        elif key == ord("s"):
-                            print(f"saved {self.snapshot(frame)}")
-                        if not paused:
-                            break
+                    if not self.show(frame, image, display, ske, tick):
+                        return
                     now = time.perf_counter()
-                    fps = 1.0 / max(now - tick, 1e-6)
-                    tick = now
+                    fps, tick = 1.0 / max(now - tick, 1e-6), now
                 if isinstance(self.source, CameraSource):
                     return
                 reset = getattr(self.generators.get(self.gen_name), "reset", None)
-                if reset:
+                if reset:   # the video starts again: nearest's memory of the last frame is forgotten
                     reset()
         finally:
             cv2.destroyAllWindows()
+
+    def show(self, frame, image, display, ske, tick):
+        """Show `frame` until its time is up (or while paused), answering the keys; False to quit."""
+        delay = 1.0 / (self.source.fps or 25)
+        while True:
+            cv2.imshow(WINDOW, frame)
+            wait = 30 if self.paused else max(1, int(1000 * (delay - (time.perf_counter() - tick))))
+            key = cv2.waitKey(wait) & 0xFF
+            if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1 or key in (ord("q"), 27):
+                return False
+            if key == ord(" "):
+                self.paused = not self.paused
+            elif chr(key) in "123456789"[:len(DanceGenerators.GENERATORS)]:
+                self.gen_name = DanceGenerators.find(chr(key)).name
+                frame = self.panels(image, display, ske)   # the same pose, by the new generator
+            elif key == ord("s"):
+                print(f"saved {self.snapshot(frame)}")
+            if not self.paused:
+                return True
 
     def snapshot(self, frame):
         """Save the window's panels as data/snapshots/snapshot_<date>_<time>.png (project's folder)."""
@@ -449,7 +432,9 @@ def main(argv=None):
     parser.add_argument("--data", "--target", dest="data", default=TARGET,
                         help="the target person's prepared dataset, or a video to prepare "
                              "(default: the project's sample, data/sample_target)")
-    parser.add_argument("--gen", default=GEN_TYPE, help=f"generator: {' | '.join(GENERATORS)} or 1-4 (default: %(default)s)")
+    parser.add_argument("--gen", default=GEN_TYPE,
+                        help=f"generator: {' | '.join(DanceGenerators.NAMES)} or 1-{len(DanceGenerators.NAMES)} "
+                             f"(default: %(default)s)")
     parser.add_argument("--out", "--output", dest="out", default=None,
                         help=f"write the panels into this video file ({', '.join(VIDEO_EXTENSIONS)}) instead of "
                              f"opening a window")
@@ -460,7 +445,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     # Every check before any work: the generator's name, the size, the output path.
-    gen_name = generator_name(args.gen)
+    gen_name = DanceGenerators.find(args.gen).name
     check_size(args.size)
     output = args.out
     if output is None and (args.no_window or not has_display()):

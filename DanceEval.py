@@ -23,6 +23,7 @@ scored against the real frame:
 Writes report.json, report.md and grid.png (real | stick figure | each generator) to --out.
 """
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -33,13 +34,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+import DanceGenerators
 from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_output_folder, pick_device, run_cli, shown,
                         write_image)
-from Skeleton import PoseDetector, Skeleton, draw_stick_figure, reduced_joints
+from Skeleton import PoseDetector, draw_stick_figure, reduced_joints, torso_length
 from VideoSkeleton import VideoSkeleton, is_prepared_dataset
 
 # Defaults of `python DanceEval.py` (command-line flags override them).
-GENS = ("nearest", "vanilla_ske", "vanilla_image", "gan")
+GENS = DanceGenerators.NAMES   # every generator of the registry
 TRAIN_FRACTION = 0.8     # first 80 % of the frames train, the last 20 % test
 MINUTES = {"vanilla_ske": 3, "vanilla_image": 7, "gan": 50}  # training budgets of the full run (CPU minutes, 60 in all)
 QUICK_EPOCHS = 1
@@ -62,11 +64,6 @@ def detect_for_eval(detector, image):
         return None
     joints = reduced_joints(found.landmarks) * (w + 2 * POSE_PAD, h + 2 * POSE_PAD)
     return (joints - POSE_PAD) / (w, h)
-
-
-def torso_length(joints):
-    """Mid-shoulders to mid-hips of reduced joints (13, 2)."""
-    return float(np.linalg.norm((joints[1] + joints[2]) / 2 - (joints[7] + joints[8]) / 2))
 
 
 def pose_scores(detector, images, skeletons):
@@ -111,17 +108,6 @@ def split_signature(dataset, train_items):
     return {"dataset": os.path.abspath(dataset.directory), "n_train": int(len(train_items)), "frames_sha1": digest}
 
 
-def network_generator(name, dataset, size, device, model_dir):
-    """A fresh network generator of `name` whose files go to model_dir."""
-    from GenGAN import GenGAN
-    from GenVanilla import GenVanillaNN
-
-    if name == "gan":
-        return GenGAN(dataset, image_size=size, device=device, model_dir=model_dir)
-    return GenVanillaNN(dataset, optSkeOrImage=1 if name == "vanilla_ske" else 2, image_size=size,
-                        device=device, model_dir=model_dir)
-
-
 def trained_generator(name, dataset, train_items, budget, size, device, model_dir, on_epoch, progress=True):
     """The network `name` trained on the training split within `budget`; reused when already done.
 
@@ -131,7 +117,7 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
     """
     import torch
 
-    gen = network_generator(name, dataset, size, device, model_dir)
+    gen = DanceGenerators.make(name, dataset, load=False, size=size, device=device, model_dir=model_dir)
     recipe = dict(split_signature(dataset, train_items), budget=budget, network=gen.network_settings,
                   training=gen.training_settings())
     if os.path.isfile(gen.filename):
@@ -143,7 +129,7 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
             pass  # an unusable file is trained again
     torch.manual_seed(SEED)
     np.random.seed(SEED)
-    gen = network_generator(name, dataset, size, device, model_dir)
+    gen = DanceGenerators.make(name, dataset, load=False, size=size, device=device, model_dir=model_dir)
     gen.notes["recipe"] = recipe
     max_seconds = 60 * budget["minutes"] if "minutes" in budget else None
     gen.train(budget.get("epochs", 10_000), restart=True, indices=train_items, progress=progress,
@@ -161,8 +147,7 @@ def run_generator(gen, skeletons, size):
     for ske in skeletons:
         images.append(gen.generate(ske))
     ms = 1000 * (time.perf_counter() - start) / len(skeletons)
-    images = [i if i.shape[0] == size else cv2.resize(i, (size, size), interpolation=cv2.INTER_CUBIC)
-              for i in images]
+    images = [fit_size(image, size) for image in images]
     return images, ms
 
 
@@ -202,31 +187,31 @@ def report_markdown(report):
 
 
 def save_training_curves(path, curves, report):
-    """Quality on the test frames against training minutes, one line per network (PNG)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Quality on the test frames against training minutes, one line per network (PNG).
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for name, points in curves.items():
-        if not points:
-            continue
-        minutes = [p["minutes"] for p in points]
-        for ax, key in zip(axes, ("ssim", "psnr", "sharpness")):
-            ax.plot(minutes, [p[key] for p in points], marker="o", markersize=3, label=name)
+    Drawn as DanceTrain.save_loss_curve draws: a matplotlib Figure without pyplot (no global state,
+    no window), one panel per measure, light grid."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(13, 3.8))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, 3)
     nearest = report["generators"].get("nearest")
     for ax, key in zip(axes, ("ssim", "psnr", "sharpness")):
+        for name, points in curves.items():
+            if points:
+                ax.plot([p["minutes"] for p in points], [p[key] for p in points], marker=".", label=name)
         if nearest:
             ax.axhline(nearest[key], color="grey", linestyle="--", label="nearest")
         ax.set_xlabel(f"training minutes ({report['device']})")
         ax.set_title(key)
         ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.suptitle(f"{os.path.basename(report['dataset'])}: held-out quality while training", fontsize=10)
-    fig.tight_layout()
+    figure.suptitle(f"{os.path.basename(report['dataset'])}: held-out quality while training", fontsize=10)
+    figure.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+        figure.savefig(tmp, dpi=100)
 
 
 def comparison_grid(real, skeletons, outputs, items, size):
@@ -243,6 +228,67 @@ def comparison_grid(real, skeletons, outputs, items, size):
     return np.vstack([header] + rows)
 
 
+class HeldOut:
+    """The time split of a dataset: the first TRAIN_FRACTION trains, the rest tests (real frames at `size`)."""
+
+    def __init__(self, dataset, quick, size):
+        if quick:  # a subset spread over the whole dataset keeps the time order
+            keep = np.linspace(0, len(dataset) - 1, min(QUICK_ITEMS, len(dataset))).round().astype(int)
+            dataset = dataset.subset(np.unique(keep))
+        self.dataset, self.size = dataset, size
+        n_train = int(round(TRAIN_FRACTION * len(dataset)))
+        self.train_items, test_items = np.arange(n_train), np.arange(n_train, len(dataset))
+        self.test = dataset.subset(test_items)
+        self.skeletons = self.test.ske
+        self.real = [fit_size(self.test.readImage(i), size) for i in range(len(self.test))]
+
+
+def fit_size(image, size):
+    """`image` resized to size x size (INTER_AREA to shrink, bicubic to enlarge); as it is when it fits."""
+    if image.shape[0] == size:
+        return image
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_CUBIC)
+
+
+def budget_for(name, epochs, quick, minutes):
+    """How long network `name` trains: {"epochs": n} (given, or --quick) or {"minutes": m} (its share)."""
+    if epochs is not None or quick:
+        return {"epochs": epochs or QUICK_EPOCHS}
+    share = 1.0 if minutes is None else minutes / sum(MINUTES.values())
+    return {"minutes": round(MINUTES[name] * share, 2)}
+
+
+def record_curve(points, split, gen):
+    """After each training epoch: the network's held-out quality, appended to `points`."""
+    images, _ = run_generator(gen, split.skeletons, split.size)
+    scores = image_scores(images, split.real)
+    points.append({"minutes": gen.train_seconds / 60, "epoch": gen.epochs_done,
+                   "ssim": scores["ssim"], "psnr": scores["psnr"], "sharpness": scores["sharpness"]})
+
+
+def prepared_generator(name, split, budget, device, model_dir, progress):
+    """(generator, its training curve) for `name`: nearest on the training frames, or a network
+    trained on them within `budget` (or reused from model_dir when trained so before)."""
+    if name == "nearest":
+        return DanceGenerators.make("nearest", split.dataset.subset(split.train_items)), []
+    curve = []
+    gen = trained_generator(name, split.dataset, split.train_items, budget, split.size, device, model_dir,
+                            functools.partial(record_curve, curve, split), progress)
+    if curve:   # trained now: its curve is kept with the model
+        gen.notes["curve"] = curve
+        gen.save()
+        return gen, curve
+    return gen, gen.loaded_settings.get("notes", {}).get("curve", [])   # reused: the curve of its training
+
+
+def scores_of(gen, split, detector):
+    """(generated test frames, the generator's measures)."""
+    images, ms = run_generator(gen, split.skeletons, split.size)
+    error, rate = pose_scores(detector, images, split.skeletons)
+    return images, dict(image_scores(images, split.real), pose_error=error, detect_rate=rate, ms_per_frame=ms,
+                        train_seconds=float(getattr(gen, "train_seconds", 0.0)))
+
+
 def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, quick=False, size=None, progress=True,
              extra=None, minutes=None):
     """Train (or reuse) and evaluate `gens` on dataset_dir; returns the report (also written to out_dir).
@@ -255,89 +301,57 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     if not is_prepared_dataset(dataset_dir):
         raise DanceError(f"{dataset_dir}: not a prepared dataset (no landmarks.npz); "
                          f"prepare a video with: python VideoSkeleton.py VIDEO")
+    for name in gens:
+        DanceGenerators.find(name, flag="--gens")
     dataset = VideoSkeleton(dataset_dir)
     if len(dataset) < MIN_ITEMS:
         raise DanceError(f"{dataset_dir}: only {len(dataset)} frames; an evaluation needs at least {MIN_ITEMS}")
-    for name in gens:
-        if name not in GENS:
-            raise DanceError(f"--gens {name}: unknown generator; choose among {', '.join(GENS)}")
     out_dir = out_dir or default_out(dataset_dir)
     check_output_folder(out_dir, inputs=[dataset_dir])
     device = pick_device(device)
-    size = size or dataset.image_size
+    split = HeldOut(dataset, quick, size or dataset.image_size)
 
-    if quick:  # a subset spread over the whole dataset keeps the time order
-        keep = np.linspace(0, len(dataset) - 1, min(QUICK_ITEMS, len(dataset))).round().astype(int)
-        dataset = dataset.subset(np.unique(keep))
-    n_train = int(round(TRAIN_FRACTION * len(dataset)))
-    train_items, test_items = np.arange(n_train), np.arange(n_train, len(dataset))
-    test = dataset.subset(test_items)
-    skeletons = test.ske
-    real = [cv2.resize(test.readImage(i), (size, size), interpolation=cv2.INTER_AREA)
-            if test.image_size != size else test.readImage(i) for i in range(len(test))]
-
-    extra = extra or {}
-    phases = ["real"] + list(gens) + list(extra)
-    bar = tqdm(phases, desc="evaluating", unit="phase", disable=not progress)
-    detector = PoseDetector(static_image_mode=True)
-    report = {"dataset": os.path.abspath(dataset_dir), "device": str(device), "image_size": size,
-              "n_train": int(n_train), "n_test": int(len(test_items)), "quick": bool(quick),
+    report = {"dataset": os.path.abspath(dataset_dir), "device": str(device), "image_size": split.size,
+              "n_train": int(len(split.train_items)), "n_test": int(len(split.test)), "quick": bool(quick),
               "pose_preprocessing": f"{POSE_PAD} px replicated border, then {POSE_UPSCALE}x bicubic enlargement, "
                                     f"MediaPipe Pose static mode, model_complexity 1",
               "generators": {}, "real": {}, "versions": versions(device)}
     outputs, curves = {}, {}
+    extra = extra or {}
+    names = list(gens) + list(extra)
+    bar = tqdm(["real"] + names, desc="evaluating", unit="generator", disable=not progress)
+    detector = PoseDetector(static_image_mode=True)
     try:
-        for phase in bar:
-            bar.set_postfix_str(phase)
-            if phase == "real":
-                error, rate = pose_scores(detector, real, skeletons)
-                report["real"] = {"pose_error": error, "detect_rate": rate}
-                continue
-            if phase in extra:
-                gen, train_seconds = extra[phase], 0.0
-            elif phase == "nearest":
-                from GenNearest import GenNearest
-                gen, train_seconds = GenNearest(dataset.subset(train_items)), 0.0
+        error, rate = pose_scores(detector, split.real, split.skeletons)   # the floor: the real frames
+        report["real"] = {"pose_error": error, "detect_rate": rate}
+        bar.update()
+        for name in names:
+            bar.set_postfix_str(name)
+            if name in extra:
+                gen = extra[name]
             else:
-                if epochs is not None or quick:
-                    budget = {"epochs": epochs or QUICK_EPOCHS}
-                else:
-                    share = 1.0 if minutes is None else minutes / sum(MINUTES.values())
-                    budget = {"minutes": round(MINUTES[phase] * share, 2)}
-
-                def on_epoch(gen, phase=phase):
-                    images, _ = run_generator(gen, skeletons, size)
-                    scores = image_scores(images, real)
-                    curves.setdefault(phase, []).append(
-                        {"minutes": gen.train_seconds / 60, "epoch": gen.epochs_done,
-                         "ssim": scores["ssim"], "psnr": scores["psnr"], "sharpness": scores["sharpness"]})
-
-                gen = trained_generator(phase, dataset, train_items, budget, size, device,
-                                        os.path.join(out_dir, "models"), on_epoch, progress)
-                if phase in curves:   # trained now: keep its curve with the model
-                    gen.notes["curve"] = curves[phase]
-                    gen.save()
-                else:                 # reused: its curve was recorded when it was trained
-                    curves[phase] = gen.loaded_settings.get("notes", {}).get("curve", [])
-                train_seconds = gen.train_seconds
-            images, ms = run_generator(gen, skeletons, size)
-            outputs[phase] = images
-            scores = image_scores(images, real)
-            error, rate = pose_scores(detector, images, skeletons)
-            report["generators"][phase] = dict(scores, pose_error=error, detect_rate=rate, ms_per_frame=ms,
-                                               train_seconds=float(train_seconds))
+                gen, curves[name] = prepared_generator(name, split, budget_for(name, epochs, quick, minutes), device,
+                                                       os.path.join(out_dir, "models"), progress)
+            outputs[name], report["generators"][name] = scores_of(gen, split, detector)
+            bar.update()
     finally:
         detector.close()
+        bar.close()
+    report["training_curves"] = {name: points for name, points in curves.items() if name != "nearest"}
+    write_report(out_dir, report, split, outputs)
+    return report
 
+
+def write_report(out_dir, report, split, outputs):
+    """report.json, report.md, grid.png and (when networks were trained) training_curve.png in out_dir."""
     os.makedirs(out_dir, exist_ok=True)
-    items = np.linspace(0, len(test) - 1, min(GRID_ITEMS, len(test))).round().astype(int)
-    write_image(os.path.join(out_dir, "grid.png"), comparison_grid(real, skeletons, outputs, items, size))
-    report["training_curves"] = curves
-    if any(curves.values()):
-        save_training_curves(os.path.join(out_dir, "training_curve.png"), curves, report)
+    items = np.linspace(0, len(split.test) - 1, min(GRID_ITEMS, len(split.test))).round().astype(int)
+    write_image(os.path.join(out_dir, "grid.png"),
+                comparison_grid(split.real, split.skeletons, outputs, items, split.size))
+    if any(report["training_curves"].values()):
+        save_training_curves(os.path.join(out_dir, "training_curve.png"), report["training_curves"], report)
     write_text(os.path.join(out_dir, "report.md"), report_markdown(report))
     write_text(os.path.join(out_dir, "report.json"), json.dumps(report, indent=2) + "\n")
-    return report
 
 
 def default_out(dataset_dir):

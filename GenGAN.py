@@ -223,10 +223,6 @@ class GenGAN(GenVanillaNN):
             torch.manual_seed(NOISE_SEED)
             return super().generate(ske)
 
-    def train_command(self):
-        size = "" if self.image_size == self.videoSke.image_size else f" --size {self.image_size}"
-        return f"python GenGAN.py --data {self.videoSke.directory}{size}"
-
     def training_settings(self):
         return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=self.lambda_l1,
                     lambda_fm=self.lambda_fm, lambda_l1_background=self.lambda_l1_background)

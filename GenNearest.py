@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 
 from DanceUtils import DATA_DIR, DanceError, check_output_file, image_writable, run_cli, shown, write_image
-from Skeleton import REDUCED_INDICES, Skeleton, draw_stick_figure
+from Skeleton import Skeleton, draw_stick_figure, reduced_joints
 
 # From this many target frames on, search a k-d tree instead of brute force. Below, the brute
 # force's float32 array (K x 26 x 4 bytes: 10 MB at 100,000) stays in the CPU cache and takes
@@ -75,7 +75,7 @@ GRID_COUNT = 6
 def reduced_of(ske):
     """The 26 reduced numbers of a Skeleton, or of anything array-like of 26 numbers."""
     if isinstance(ske, Skeleton):
-        return ske.landmarks[REDUCED_INDICES, :2].reshape(-1)   # = ske.reduce(), without a second copy
+        return reduced_joints(ske.landmarks).reshape(-1)   # = ske.reduce(), without a second copy
     values = np.asarray(ske, dtype=np.float32).reshape(-1)
     if values.shape != (Skeleton.reduced_dim,):
         raise ValueError(f"a query must be a Skeleton or 26 numbers, not an array of shape {values.shape}")

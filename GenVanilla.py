@@ -37,6 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+import DanceGenerators
 import DanceTrain
 from DanceTrain import (BATCH, BETAS, EPOCHS, LR, MODEL_VERSION, add_training_arguments, autocast,
                         check_settings, check_training_arguments, for_training, load_state, open_dataset,
@@ -326,7 +327,7 @@ class GenVanillaNN:
     device          "cpu", "cuda", ... (default: cuda, then mps, then cpu)
     ngf, dropout    the generator's width and dropout (a loaded model keeps those of its file)
     augment         random joint shift/scale of the training pairs
-    model_dir       where the model files go (default: <dataset>/models, DESIGN.md)
+    model_dir       where the model files go (default: <dataset>/models, docs/DESIGN.md)
 
     `notes` (a dict) is recorded in the model file as it is, e.g. DanceEval's training split;
     after load(), `loaded_settings` holds everything the file recorded.
@@ -389,9 +390,9 @@ class GenVanillaNN:
         return network
 
     def train_command(self):
-        """The command that trains this model (for error messages)."""
+        """The command that trains this model (for error messages), from the registry of generators."""
         size = "" if self.image_size == self.videoSke.image_size else f" --size {self.image_size}"
-        return f"python GenVanilla.py --data {self.videoSke.directory} --opt {self.opt}{size}"
+        return DanceGenerators.train_command(self.name, self.videoSke.directory) + size
 
     # ------------------------------------------------------------------ model file
     def training_settings(self):

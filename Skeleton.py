@@ -8,6 +8,8 @@
 Coordinates: x, y in 0..1 of the image the pose was detected in (origin top
 left, y down), z MediaPipe's relative depth (same scale as x), plus a
 visibility in 0..1 for each landmark.
+
+Many poses over time (normalisation, smoothing, jitter) are SkeletonSequence.py's.
 """
 import os
 
@@ -65,6 +67,24 @@ def line_width_for(image):
     return max(1, int(round(min(image.shape[:2]) / 42)))
 
 
+def reduced_joints(landmarks):
+    """The 13 reduced joints of one or many poses: (..., 33, 3) -> (..., 13, 2)."""
+    return np.asarray(landmarks)[..., REDUCED_INDICES, :2]
+
+
+def torso_length(reduced):
+    """The torso's length, mid-shoulders to mid-hips, of reduced joints: (13, 2) -> float, (..., 13, 2) -> (...).
+
+    The body's own unit of length, whatever its distance to the camera: DanceEval divides
+    its pose error by it.
+    """
+    reduced = np.asarray(reduced)
+    shoulders = (reduced[..., R_LSHOULDER, :] + reduced[..., R_RSHOULDER, :]) / 2
+    hips = (reduced[..., R_LHIP, :] + reduced[..., R_RHIP, :]) / 2
+    length = np.linalg.norm(shoulders - hips, axis=-1)
+    return float(length) if length.ndim == 0 else length
+
+
 def stick_points(reduced):
     """The 15 points of the stick figure from the 13 reduced joints (array (13, 2))."""
     reduced = np.asarray(reduced, dtype=np.float32).reshape(13, 2)
@@ -75,7 +95,6 @@ def stick_points(reduced):
 
 class Skeleton:
     reduced_dim = 26   # 13 joints x (x, y)
-    full_dim = 99      # 33 landmarks x (x, y, z)
 
     def __init__(self, landmarks=None, visibility=None):
         """An empty pose (all zeros), or one made from a (33, 3) array."""
@@ -105,12 +124,10 @@ class Skeleton:
         self.landmarks[:], self.visibility[:] = found.landmarks, found.visibility
         return True
 
-    from_image = fromImage
-
     # ------------------------------------------------------------------ forms
     def __array__(self, dtype=None, copy=None, reduced=False):
         """Flat array: 99 numbers (33 x (x, y, z)), or the 26 of the reduced form."""
-        out = self.landmarks[REDUCED_INDICES, :2].reshape(-1) if reduced else self.landmarks.reshape(-1)
+        out = reduced_joints(self.landmarks).reshape(-1) if reduced else self.landmarks.reshape(-1)
         return out.astype(dtype or np.float32, copy=True)
 
     def reduce(self):
@@ -232,119 +249,3 @@ def static_detector():
     if _STATIC_DETECTOR is None:
         _STATIC_DETECTOR = PoseDetector(static_image_mode=True)
     return _STATIC_DETECTOR
-
-
-# ---------------------------------------------------------------------- sequences of poses
-# These work on arrays of many poses at once: landmarks (N, 33, 3), or reduced joints (N, 13, 2).
-
-def reduced_joints(landmarks):
-    """The 13 reduced joints of one or many poses: (..., 33, 3) -> (..., 13, 2)."""
-    return np.asarray(landmarks)[..., REDUCED_INDICES, :2]
-
-
-def body_height(reduced):
-    """Height from the nose to the lower ankle, per pose: (..., 13, 2) -> (...)."""
-    ground = np.maximum(reduced[..., R_LANKLE, 1], reduced[..., R_RANKLE, 1])
-    return ground - reduced[..., R_NOSE, 1]
-
-
-def body_anchor(reduced):
-    """Where a person stands, per pose: x of the pelvis, y of the lower ankle (the ground)."""
-    pelvis_x = (reduced[..., R_LHIP, 0] + reduced[..., R_RHIP, 0]) / 2
-    ground = np.maximum(reduced[..., R_LANKLE, 1], reduced[..., R_RANKLE, 1])
-    return np.stack([pelvis_x, ground], axis=-1)
-
-
-class PoseNormalizer:
-    """Map the source dancer's poses into the target's frame (as in Everybody Dance Now).
-
-    A tall, small or off-centre source must still drive a well-placed target, so every
-    source pose is scaled by (target's median body height / source's median body height)
-    and moved so that the source's median standing point (pelvis x, ground y) lands on the
-    target's. Medians over whole sequences ignore a few bad detections.
-    """
-
-    def __init__(self, source_landmarks, target_landmarks):
-        """Both (N, 33, 3) sequences in square-crop coordinates (x, y in 0..1)."""
-        src, tgt = reduced_joints(source_landmarks), reduced_joints(target_landmarks)
-        self.scale = float(np.median(body_height(tgt)) / max(np.median(body_height(src)), 1e-6))
-        self.source_anchor = np.median(body_anchor(src), axis=0)
-        self.target_anchor = np.median(body_anchor(tgt), axis=0)
-
-    def __call__(self, landmarks):
-        """Normalise (..., 33, 3) landmarks (a copy is returned)."""
-        out = np.array(landmarks, dtype=np.float32, copy=True)
-        out[..., :2] = (out[..., :2] - self.source_anchor) * self.scale + self.target_anchor
-        out[..., 2] *= self.scale
-        return out
-
-    def skeleton(self, ske):
-        """Normalise one Skeleton."""
-        return Skeleton(self(ske.landmarks), ske.visibility)
-
-
-def smooth_sequence(landmarks, found=None, sigma=1.5):
-    """Centred Gaussian smoothing over time of a whole sequence (N, 33, 3): no lag.
-
-    `found` (N,) marks frames that have a pose; the others neither contribute nor
-    change. sigma is in frames. A still pose stays exactly still.
-    """
-    landmarks = np.asarray(landmarks, dtype=np.float32)
-    n = len(landmarks)
-    found = np.ones(n, bool) if found is None else np.asarray(found, bool)
-    radius = max(1, int(round(3 * sigma)))
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-0.5 * (offsets / sigma) ** 2).astype(np.float32)
-    total = np.zeros_like(landmarks)
-    weight = np.zeros(n, np.float32)
-    present = landmarks * found[:, None, None]
-    for offset, k in zip(offsets, kernel):  # a loop over the few kernel taps, not over frames
-        lo, hi = max(0, -offset), min(n, n - offset)
-        total[lo:hi] += k * present[lo + offset:hi + offset]
-        weight[lo:hi] += k * found[lo + offset:hi + offset]
-    smoothed = total / np.maximum(weight, 1e-8)[:, None, None]
-    return np.where(found[:, None, None], smoothed, landmarks)
-
-
-class OneEuroFilter:
-    """Causal smoothing for live input (Casiez et al., CHI 2012): steady when still, quick when moving.
-
-    The cut-off frequency rises with the speed, so slow jitter is removed while
-    fast moves are followed with little lag.
-    """
-
-    def __init__(self, min_cutoff=1.5, beta=2.0, d_cutoff=1.0):
-        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
-        self.previous = None
-        self.speed = None
-
-    @staticmethod
-    def _alpha(cutoff, dt):
-        tau = 1.0 / (2 * np.pi * cutoff)
-        return 1.0 / (1.0 + tau / dt)
-
-    def reset(self):
-        self.previous = None
-
-    def __call__(self, value, dt):
-        value = np.asarray(value, dtype=np.float32)
-        if self.previous is None:
-            self.previous, self.speed = value.copy(), np.zeros_like(value)
-            return value.copy()
-        speed = (value - self.previous) / dt
-        a_d = self._alpha(self.d_cutoff, dt)
-        self.speed = a_d * speed + (1 - a_d) * self.speed
-        cutoff = self.min_cutoff + self.beta * np.abs(self.speed)
-        a = self._alpha(cutoff, dt)
-        self.previous = a * value + (1 - a) * self.previous
-        return self.previous.copy()
-
-
-def jitter(landmarks, found=None):
-    """Mean frame-to-frame acceleration of the 13 reduced joints (lower is steadier)."""
-    joints = reduced_joints(landmarks)
-    accel = np.linalg.norm(joints[2:] - 2 * joints[1:-1] + joints[:-2], axis=-1)
-    if found is not None:
-        found = np.asarray(found, bool)
-        accel = accel[found[2:] & found[1:-1] & found[:-2]]
-    return float(accel.mean()) if accel.size else 0.0

@@ -2,7 +2,7 @@
 
     python VideoSkeleton.py my_dance.mp4 [--mod-frame 10] [--size 128] [--out DIR] [--force]
 
-writes `data/my_dance/` (see DESIGN.md, "A prepared dataset"):
+writes `data/my_dance/` (see docs/DESIGN.md, "A prepared dataset"):
     images/imageN.jpg   the crop of video frame N, size x size pixels
     landmarks.npz       landmarks (K, 33, 3) in crop coordinates, image (K,), frame (K,),
                         visibility (K, 33), the settings used and the crop boxes
@@ -24,7 +24,6 @@ import json
 import os
 import queue
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -34,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from DanceUtils import (DATA_DIR, DanceError, check_output_folder, has_display, run_cli, shown)
-from Skeleton import PoseDetector, Skeleton
+from Skeleton import PoseDetector, Skeleton, reduced_joints
 from VideoReader import VideoReader
 
 # Defaults of `python VideoSkeleton.py` (command-line flags override them).
@@ -166,7 +165,6 @@ class VideoSkeleton:
         if count == 0:
             raise DanceError(f"{path}: the dataset is empty")
         self.directory = directory
-        self.path = directory
         self.frame = arrays["frame"].astype(np.int64)
         self.visibility = arrays.get("visibility", np.ones(self.landmarks.shape[:2], np.float32))
         self.im = np.array([os.path.join(directory, "images", str(name)) for name in arrays["image"]])
@@ -206,9 +204,7 @@ class VideoSkeleton:
 
     def reduced(self):
         """All skeletons in the reduced form: float32 array (K, 26)."""
-        from Skeleton import REDUCED_INDICES
-
-        return self.landmarks[:, REDUCED_INDICES, :2].reshape(len(self), -1).copy()
+        return reduced_joints(self.landmarks).reshape(len(self), -1)
 
     def subset(self, indices):
         """A VideoSkeleton of only the items `indices` (same directory), e.g. a training split."""

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, visible_stderr_lines
-from Skeleton import (OneEuroFilter, PoseNormalizer, body_anchor, body_height, jitter, reduced_joints,
-                      smooth_sequence)
+from Skeleton import reduced_joints
+from SkeletonSequence import OneEuroFilter, PoseNormalizer, body_anchor, body_height, jitter, smooth_sequence
 
 STANDING = np.array([  # a standing pose, reduced 13 joints (x, y), in crop fractions
     [0.50, 0.20], [0.58, 0.30], [0.42, 0.30], [0.62, 0.42], [0.38, 0.42], [0.63, 0.52], [0.37, 0.52],

@@ -7,7 +7,7 @@ from Skeleton import STICK_LIMBS, Skeleton
 from Vec3 import Vec3
 from VideoReader import VideoReader
 
-# The contract (DESIGN.md): the 13 reduced joints as MediaPipe indices, in this order.
+# The contract (docs/DESIGN.md): the 13 reduced joints as MediaPipe indices, in this order.
 CONTRACT_INDICES = [0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
 
 
