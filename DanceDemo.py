@@ -1,16 +1,18 @@
 """DanceDemo: a source dancer drives the target person, in a window or into a video file.
 
     python DanceDemo.py                                  # the built-in synthetic sample
-    python DanceDemo.py --source dance.mp4 --target data/me --gen gan
+    python DanceDemo.py --source dance.mp4 --data data/me --gen gan
     python DanceDemo.py --source 0                       # live, from the webcam
-    python DanceDemo.py --source dance.mp4 --output out.mp4   # no window: a video file
+    python DanceDemo.py --source dance.mp4 --out out.mp4 # no window: a video file
 
 What happens to each source frame:
   1. the source's skeleton is detected (once per video, then cached; live for a camera),
   2. smoothed over time so the stick figure does not jitter,
-  3. re-expressed in a square crop around the dancer, like the target's dataset,
-  4. normalised into the target's frame (same body height, same standing place),
-  5. given to the generator, whose image is shown beside the source and the stick figure.
+  3. normalised into the target's frame (same body height, same standing place): with --view crop
+     into a square crop like the target's dataset; with --view scene (the default where the target
+     has a background plate) into the target's whole frame, then cut to its crop box (DanceScene.py),
+  4. given to the generator, whose image is shown beside the source: the crop (with the stick
+     figure), or the person pasted into the target's own room at full resolution.
 
 Keys in the window: q or Esc quits, space pauses, 1-4 switch the generator,
 s saves the current panels as a PNG.
@@ -27,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 import DanceGenerators
+from DanceScene import Scene, full_frame
 from DanceUtils import (DATA_DIR, VIDEO_EXTENSIONS, DanceError, atomic_path, check_output_file, has_display,
                         run_cli, shown, write_image)
 from GenNearest import TEMPORAL_WEIGHT
@@ -39,7 +42,9 @@ from VideoSkeleton import (VideoSkeleton, crop_side, detect_poses, is_prepared_d
 GEN_TYPE = "nearest"                        # nearest | vanilla_ske | vanilla_image | gan, or 1-4 (DanceGenerators.py)
 SOURCE = os.path.join(DATA_DIR, "sample", "sample_source.mp4")  # a video, a camera index such as 0, or a prepared dataset
 TARGET = os.path.join(DATA_DIR, "sample_target")                # the target person's prepared dataset
-IMAGE_SIZE = None                           # size of the network's model; None: the one trained for the target
+MODEL_SIZE = None                           # image size of the network's model; None: the one trained for the target
+VIEW = "auto"                               # scene (the target's whole frame) | crop (the panels) | auto: scene
+VIEWS = ("auto", "scene", "crop")           #   where the target has a background plate
 PANEL = 384                                 # height of each panel of the window, in pixels
 HOLD_SECONDS = 0.5                          # hold the last pose this long when the dancer is lost
 SMOOTH_SIGMA_SECONDS = 0.06                 # width of the centred smoothing of a video's poses
@@ -118,23 +123,32 @@ def fill_missing(landmarks, found):
 
 
 class FileSource:
-    """A source video (or a prepared dataset): frames and normalised skeletons, known in advance."""
+    """A source video (or a prepared dataset): frames and normalised skeletons, known in advance.
 
-    def __init__(self, path, target, progress=True):
-        self.path = path
+    With a `scene` (DanceScene.Scene of the target), the poses are also normalised into the
+    target's whole frame, and each frame's skeleton is given in its own crop box there.
+    """
+
+    def __init__(self, path, target, progress=True, scene=None):
+        self.path, self.scene = path, scene
         if os.path.isdir(path):
-            self.images, self.fps, self.display, self.found, crop = self.from_dataset(path)
+            self.images, self.fps, self.display, self.found, crop, pixels = self.from_dataset(path)
         else:
-            self.images, self.fps, self.display, self.found, crop = self.from_video(path, progress)
+            self.images, self.fps, self.display, self.found, crop, pixels = self.from_video(path, progress)
         self.normalizer = PoseNormalizer(crop[self.found], target.landmarks)
-        self.poses = self.normalizer(crop)      # what the generator sees, in the target's frame
+        self.poses = self.normalizer(crop)      # what the generator sees, in the target's crop
+        if scene is not None:                   # ...and in the target's whole frame, in pixels
+            self.scene_poses = PoseNormalizer(pixels[self.found], scene.landmarks)(pixels)
 
     @staticmethod
     def from_dataset(path):
-        """A prepared dataset as a source: its crops and their (smoothed) landmarks, every one found."""
+        """A prepared dataset as a source: its crops and their (smoothed) landmarks, every one found;
+        in pixels of its video's frame where it records its crop boxes."""
         prepared = VideoSkeleton(path)
-        crop = prepared.landmarks
-        return prepared.im, prepared.fps, crop, np.ones(len(crop), bool), smooth_sequence(crop, sigma=1.0)
+        crop = smooth_sequence(prepared.landmarks, sigma=1.0)
+        boxes = prepared.crop_boxes
+        pixels = full_frame(crop, boxes) if boxes is not None else crop * (prepared.image_size, prepared.image_size, 1)
+        return prepared.im, prepared.fps, prepared.landmarks, np.ones(len(crop), bool), crop, pixels
 
     @staticmethod
     def from_video(path, progress):
@@ -147,20 +161,27 @@ class FileSource:
         filled = fill_missing(smoothed, found)
         side = crop_side(filled[found], info["width"], info["height"])
         crop, _ = to_crop_coordinates(filled, info["width"], info["height"], side)
-        return None, info["fps"], landmarks, found, crop
+        pixels = filled * np.float32([info["width"], info["height"], info["width"]])
+        return None, info["fps"], landmarks, found, crop, pixels
 
     def __len__(self):
         return len(self.found)
 
     def frames(self):
-        """Yield (index, source image, display landmarks or None, normalised Skeleton or None)."""
+        """Yield (index, source image, display landmarks or None, Skeleton for the generator or None,
+        its box in the target's frame or None)."""
         reader = None if self.images is not None else VideoReader(self.path)
         for i in range(len(self)):
             image = cv2.imread(self.images[i]) if reader is None else reader.readFrame()
             if image is None:
                 break
-            found = self.found[i]
-            yield (i, image, self.display[i] if found else None, Skeleton(self.poses[i]) if found else None)
+            if not self.found[i]:
+                yield i, image, None, None, None
+            elif self.scene is None:
+                yield i, image, self.display[i], Skeleton(self.poses[i]), None
+            else:
+                box = self.scene.box_of(self.scene_poses[i])
+                yield i, image, self.display[i], self.scene.crop_skeleton(self.scene_poses[i], box), box
         if reader is not None:
             reader.release()
 
@@ -170,10 +191,10 @@ class CameraSource:
 
     HISTORY = 150  # frames used to estimate the dancer's size and place
 
-    def __init__(self, index, target):
+    def __init__(self, index, target, scene=None):
         self.reader = VideoReader(index)
         self.fps = self.reader.fps
-        self.target = target
+        self.target, self.scene = target, scene
         self.detector = PoseDetector(static_image_mode=False)
         self.filter = OneEuroFilter()
         self.history = deque(maxlen=self.HISTORY)
@@ -192,36 +213,67 @@ class CameraSource:
             found = self.detector.detect(image)
             if found is None:
                 self.filter.reset()
-                yield i, image, None, None
+                yield i, image, None, None, None
             else:
-                landmarks = self.filter(found.landmarks, max(now - last, 1e-3))[None]
-                self.history.append(landmarks[0])
-                past = np.array(self.history)
-                side = crop_side(past, self.reader.width, self.reader.height)
-                crop, _ = to_crop_coordinates(landmarks, self.reader.width, self.reader.height, side)
-                past_crop, _ = to_crop_coordinates(past, self.reader.width, self.reader.height, side)
-                normalizer = PoseNormalizer(past_crop, self.target.landmarks)
-                yield i, image, landmarks[0], Skeleton(normalizer(crop)[0])
+                landmarks = self.filter(found.landmarks, max(now - last, 1e-3))
+                self.history.append(landmarks)
+                yield (i, image, landmarks) + self.normalised(landmarks, np.array(self.history))
             last = now
             i += 1
 
+    def normalised(self, landmarks, past):
+        """(Skeleton for the generator, its box or None): the pose normalised into the target's crop,
+        or its whole frame with a scene, by the dancer's size and place over the recent past."""
+        w, h = self.reader.width, self.reader.height
+        if self.scene is not None:
+            to_pixels = np.float32([w, h, w])
+            normalizer = PoseNormalizer(past * to_pixels, self.scene.landmarks)
+            pose = normalizer(landmarks * to_pixels)
+            box = self.scene.box_of(pose)
+            return self.scene.crop_skeleton(pose, box), box
+        side = crop_side(past, w, h)
+        crop, _ = to_crop_coordinates(landmarks[None], w, h, side)
+        past_crop, _ = to_crop_coordinates(past, w, h, side)
+        return Skeleton(PoseNormalizer(past_crop, self.target.landmarks)(crop)[0]), None
 
-def open_source(source, target, progress=True):
+
+def open_source(source, target, progress=True, scene=None):
     if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
-        return CameraSource(int(source), target)
+        return CameraSource(int(source), target, scene)
     if not os.path.exists(source):
         raise DanceError(f"{source}: no such source video or dataset")
     if os.path.isdir(source) and not is_prepared_dataset(source):
         raise DanceError(f"{source}: not a video and not a prepared dataset")
-    return FileSource(source, target, progress)
+    return FileSource(source, target, progress, scene)
 
 
 # ---------------------------------------------------------------------- the demo
-def rest_skeleton(target):
-    """The target's most typical pose: its skeleton nearest to the median skeleton."""
+def choose_view(view, target):
+    """"scene" (the target's whole frame) or "crop" (the generated crop); "auto": scene where the
+    target has a background plate."""
+    has_plate = getattr(target, "has_plate", False)
+    if view == "auto":
+        return "scene" if has_plate else "crop"
+    if view not in VIEWS:
+        raise DanceError(f"--view {view}: choose one of {', '.join(VIEWS)}")
+    if view == "scene" and not has_plate:
+        raise DanceError(f"--view scene: {target.directory} has no background plate (filmed with a moving camera, "
+                         f"or prepared before plates existed: prepare it again with --force); use --view crop")
+    return view
+
+
+def layers_of(gen, ske, box):
+    """(person BGR, opacity or None, background or None) of any generator: those that draw over the
+    plate give their layers, any other its whole crop (pasted with a soft border)."""
+    if hasattr(gen, "generate_layers"):
+        return gen.generate_layers(ske, box)
+    return gen.generate(ske), None, None
+
+
+def rest_index(target):
+    """The target's most typical pose: the item whose skeleton is nearest to the median skeleton."""
     reduced = target.reduced()
-    index = int(np.argmin(np.linalg.norm(reduced - np.median(reduced, axis=0), axis=1)))
-    return target.ske[index]
+    return int(np.argmin(np.linalg.norm(reduced - np.median(reduced, axis=0), axis=1)))
 
 
 def put_text(image, text, y, scale=0.6):
@@ -229,8 +281,8 @@ def put_text(image, text, y, scale=0.6):
     cv2.putText(image, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def message_panel(text, size):
-    panel = np.full((size, size, 3), 40, np.uint8)
+def message_panel(text, size, width=None):
+    panel = np.full((size, width or size, 3), 40, np.uint8)
     for k, line in enumerate(text.split("\n")):
         put_text(panel, line, size // 2 - 10 + 24 * k, 0.5)
     return panel
@@ -239,18 +291,30 @@ def message_panel(text, size):
 class DanceDemo:
     """Plays a source through a generator of the target person (the course's DanceDemo)."""
 
-    def __init__(self, filename_src=SOURCE, typeOfGen=GEN_TYPE, target=TARGET, size=IMAGE_SIZE, progress=True):
+    def __init__(self, filename_src=SOURCE, typeOfGen=GEN_TYPE, target=TARGET, size=MODEL_SIZE, progress=True,
+                 view=VIEW):
         self.target = VideoSkeleton(target) if not isinstance(target, VideoSkeleton) else target
         self.size = size
         self.progress = progress
         self.source_name = str(filename_src)
+        self.view = choose_view(view, self.target)
+        self.scene = Scene(self.target) if self.view == "scene" else None
         self.generators = {}   # name -> generator, or the text to show where it cannot be made
         self.gen_name = DanceGenerators.find(typeOfGen).name
         # The generator first: a missing model stops here, before the source's poses are detected.
         self.generators[self.gen_name] = self.make_generator(self.gen_name)
-        self.source = open_source(filename_src, self.target, progress)
-        self.rest = rest_skeleton(self.target)
+        self.source = open_source(filename_src, self.target, progress, self.scene)
+        self.rest = self.rest_pose()
         self.hold_frames = max(1, int(round(HOLD_SECONDS * (self.source.fps or 25))))
+
+    def rest_pose(self):
+        """(Skeleton, box or None) shown while no dancer is found: the target's most typical pose."""
+        index = rest_index(self.target)
+        if self.scene is None:
+            return self.target.ske[index], None
+        pose = self.scene.landmarks[index]
+        box = self.scene.box_of(pose)
+        return self.scene.crop_skeleton(pose, box), box
 
     def make_generator(self, name):
         """Generator `name` for the target (the registry, DanceGenerators.py, knows how to make each)."""
@@ -268,32 +332,42 @@ class DanceDemo:
         return self.generators[name]
 
     def poses(self):
-        """Yield (index, source image, source landmarks, skeleton fed to the generator)."""
+        """Yield (index, source image, source landmarks, skeleton fed to the generator, its box or None);
+        while the dancer is lost, the last pose is held a moment, then the target's rest pose."""
         missing, last = 0, None
-        for i, image, display, ske in self.source.frames():
+        for i, image, display, ske, box in self.source.frames():
             if ske is None:
                 missing += 1
-                ske = last if (last is not None and missing <= self.hold_frames) else self.rest
+                ske, box = last if (last is not None and missing <= self.hold_frames) else self.rest
             else:
-                missing, last = 0, ske
-            yield i, image, display, ske
+                missing, last = 0, (ske, box)
+            yield i, image, display, ske, box
 
-    def panels(self, image, display, ske, fps=None):
-        """The three panels side by side: source + skeleton | stick figure | generated target."""
+    def panels(self, image, display, ske, box=None, fps=None):
+        """The panels side by side: source + skeleton | stick figure | generated crop, or with a scene,
+        source + skeleton | the target's whole frame (at its resolution)."""
         source = image.copy()
         if display is not None:
             Skeleton(display).draw(source)
-        height = PANEL
+        gen = self.generator(self.gen_name)
+        if self.scene is not None:
+            height = self.scene.size[1]
+            if isinstance(gen, str):
+                generated = message_panel(gen.split("\n")[0], height, self.scene.size[0])
+            else:
+                generated = self.scene.paste(*layers_of(gen, ske, box)[:2], box)
+            panels = [generated]
+        else:
+            height = PANEL
+            figure = draw_stick_figure(np.zeros((height, height, 3), np.uint8), ske.reduce())
+            if isinstance(gen, str):
+                generated = message_panel(gen.split("\n")[0], height)
+            else:
+                generated = cv2.resize(gen.generate(ske), (height, height), interpolation=cv2.INTER_CUBIC)
+            panels = [figure, generated]
         source = cv2.resize(source, (2 * max(1, round(source.shape[1] * height / source.shape[0] / 2)), height),
                             interpolation=cv2.INTER_AREA)
-        figure = np.zeros((height, height, 3), np.uint8)
-        draw_stick_figure(figure, ske.reduce())
-        gen = self.generator(self.gen_name)
-        if isinstance(gen, str):
-            generated = message_panel(gen.split("\n")[0], height)
-        else:
-            generated = cv2.resize(gen.generate(ske), (height, height), interpolation=cv2.INTER_CUBIC)
-        frame = np.hstack([source, figure, generated])
+        frame = np.hstack([source] + panels)
         status = f"{self.gen_name}" + (f"   {fps:.1f} fps" if fps else "") + ("" if display is not None else "   (no person)")
         put_text(frame, status, 24)
         return frame
@@ -306,9 +380,9 @@ class DanceDemo:
         self.paused, fps, tick = False, None, time.perf_counter()
         try:
             while True:
-                for i, image, display, ske in self.poses():
-                    frame = self.panels(image, display, ske, fps)
-                    if not self.show(frame, image, display, ske, tick):
+                for i, image, display, ske, box in self.poses():
+                    frame = self.panels(image, display, ske, box, fps)
+                    if not self.show(frame, (image, display, ske, box), tick):
                         return
                     now = time.perf_counter()
                     fps, tick = 1.0 / max(now - tick, 1e-6), now
@@ -320,7 +394,7 @@ class DanceDemo:
         finally:
             cv2.destroyAllWindows()
 
-    def show(self, frame, image, display, ske, tick):
+    def show(self, frame, pose, tick):
         """Show `frame` until its time is up (or while paused), answering the keys; False to quit."""
         delay = 1.0 / (self.source.fps or 25)
         while True:
@@ -333,7 +407,7 @@ class DanceDemo:
                 self.paused = not self.paused
             elif chr(key) in "123456789"[:len(DanceGenerators.GENERATORS)]:
                 self.gen_name = DanceGenerators.find(chr(key)).name
-                frame = self.panels(image, display, ske)   # the same pose, by the new generator
+                frame = self.panels(*pose)   # the same pose, by the new generator
             elif key == ord("s"):
                 print(f"saved {self.snapshot(frame)}")
             if not self.paused:
@@ -342,7 +416,11 @@ class DanceDemo:
     def snapshot(self, frame):
         """Save the window's panels as data/snapshots/snapshot_<date>_<time>.png (project's folder)."""
         os.makedirs(SNAPSHOT_DIR, exist_ok=True)
-        return shown(write_image(os.path.join(SNAPSHOT_DIR, f"snapshot_{time.strftime('%Y%m%d_%H%M%S')}.png"), frame))
+        stem = os.path.join(SNAPSHOT_DIR, f"snapshot_{time.strftime('%Y%m%d_%H%M%S')}")
+        path, count = stem + ".png", 1
+        while os.path.exists(path):   # several in the same second: none overwrites another
+            path, count = f"{stem}_{count}.png", count + 1
+        return shown(write_image(path, frame))
 
     def write_video(self, path):
         """Write the side-by-side panels of the whole source into a video file."""
@@ -351,9 +429,9 @@ class DanceDemo:
         total = len(self.source) or None
         count = 0
         with VideoFileWriter(path, self.source.fps or 25) as writer:
-            for i, image, display, ske in tqdm(self.poses(), total=total, desc="writing", unit="frame",
-                                               disable=not self.progress):
-                writer.write(self.panels(image, display, ske))
+            for i, image, display, ske, box in tqdm(self.poses(), total=total, desc="writing", unit="frame",
+                                                    disable=not self.progress):
+                writer.write(self.panels(image, display, ske, box))
                 count += 1
         return count
 
@@ -440,7 +518,10 @@ def main(argv=None):
                              f"opening a window")
     parser.add_argument("--no-window", action="store_true",
                         help="never open a window (writes data/demo_<source>_<target>_<gen>.mp4)")
-    parser.add_argument("--size", type=int, default=IMAGE_SIZE,
+    parser.add_argument("--view", default=VIEW, choices=VIEWS,
+                        help="scene: the target's whole frame, the person drawn over the background plate; crop: "
+                             "source | stick figure | generated crop (default: scene where the target has a plate)")
+    parser.add_argument("--size", type=int, default=MODEL_SIZE,
                         help="image size of the network's model (default: the one trained for the target)")
     args = parser.parse_args(argv)
 
@@ -457,7 +538,7 @@ def main(argv=None):
     ensure_sample(args.source, args.data)
     if not os.path.exists(args.data):
         raise DanceError(f"{args.data}: no such target dataset")
-    demo = DanceDemo(args.source, gen_name, args.data, args.size)
+    demo = DanceDemo(args.source, gen_name, args.data, args.size, view=args.view)
     if output is None:
         demo.draw()
         return 0

@@ -17,6 +17,15 @@ scored against the real frame:
                     real frames (1.0 = as steady as reality; jumps show as a large number)
     sharpness       mean variance of the Laplacian of the generated frames / of the real
                     ones (1.0 = as sharp as reality; a blurred image scores low)
+    grid            the share of the spectral energy at the frequencies of a 2- and 4-pixel grid,
+                    generated / real (1.0 = clean; the checkerboard of transposed convolutions
+                    shows as more)
+    ssim_person, psnr_person   where the dataset has masks: SSIM and PSNR inside the real
+                    frame's person mask, grown by PERSON_GROW (a perfect background cannot hide
+                    a poor person)
+
+With a background plate, every generator is scored twice, with the same training budget: drawing
+the person over the plate (NAME), and drawing the whole crop as without a plate (NAME_noplate).
     ms_per_frame    time of one generate() call
     train_seconds   training time of the network (0 for nearest)
 
@@ -50,6 +59,8 @@ MIN_ITEMS = 10
 POSE_PAD = 64            # MediaPipe misses people on small crops: pad by this many pixels...
 POSE_UPSCALE = 3         # ...then enlarge this many times, for real and generated images alike
 GRID_ITEMS = 8
+PERSON_GROW = 0.03       # the person's region: the real frame's mask grown by this fraction of the image side
+NOPLATE = "_noplate"     # a generator drawing the whole crop, scored beside the one drawing over the plate
 SEED = 0
 
 
@@ -78,15 +89,36 @@ def pose_scores(detector, images, skeletons):
     return (float(np.mean(errors)) if errors else None), rate
 
 
-def image_scores(generated, real):
-    """ssim, psnr, flicker and sharpness of generated frames against the real ones (lists of BGR uint8)."""
+def grid_energy(images):
+    """The mean share of an image's spectral energy (grey levels, mean removed) at the frequencies of a
+    regular grid of 2 and 4 pixels: where the checkerboard of transposed convolutions shows."""
+    shares = []
+    for image in images:
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float64)
+        power = np.abs(np.fft.fft2(grey - grey.mean())) ** 2
+        h, w = grey.shape
+        rows, cols = sorted({0, h // 4, h // 2, 3 * h // 4}), sorted({0, w // 4, w // 2, 3 * w // 4})
+        on_grid = power[np.ix_(rows, cols)].sum() - power[0, 0]
+        shares.append(on_grid / max(power.sum(), 1e-12))
+    return float(np.mean(shares))
+
+
+def image_scores(generated, real, masks=None):
+    """ssim, psnr, flicker, sharpness and grid of generated frames against the real ones (lists of BGR
+    uint8); with masks (the real frames' person masks, bool), ssim_person and psnr_person inside them."""
     import torch
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
     to_tensor = lambda images: torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255
     fake, true = to_tensor(generated), to_tensor(real)
-    ssim = structural_similarity_index_measure(fake, true, data_range=1.0).item()
+    ssim, ssim_map = structural_similarity_index_measure(fake, true, data_range=1.0, return_full_image=True)
     psnr = peak_signal_noise_ratio(fake, true, data_range=1.0).item()
+    person = {}
+    if masks is not None:   # the person apart: a perfect background must not hide a poor person
+        inside = torch.from_numpy(np.stack(masks))[:, None].expand_as(fake)
+        squared = ((fake - true) ** 2)[inside].mean().item()
+        person = {"ssim_person": ssim_map[inside].mean().item(),
+                  "psnr_person": 10 * np.log10(1.0 / max(squared, 1e-10))}
 
     def change(images):
         stack = np.stack(images).astype(np.float32)
@@ -97,7 +129,9 @@ def image_scores(generated, real):
 
     flicker = change(generated) / max(change(real), 1e-6)
     sharpness = laplacian_variance(generated) / max(laplacian_variance(real), 1e-6)
-    return {"ssim": ssim, "psnr": psnr, "flicker": flicker, "sharpness": sharpness}
+    grid = grid_energy(generated) / max(grid_energy(real), 1e-12)
+    return dict({"ssim": ssim.item(), "psnr": psnr, "flicker": flicker, "sharpness": sharpness, "grid": grid},
+                **person)
 
 
 # ---------------------------------------------------------------------- generators
@@ -108,7 +142,8 @@ def split_signature(dataset, train_items):
     return {"dataset": os.path.abspath(dataset.directory), "n_train": int(len(train_items)), "frames_sha1": digest}
 
 
-def trained_generator(name, dataset, train_items, budget, size, device, model_dir, on_epoch, progress=True):
+def trained_generator(name, dataset, train_items, budget, size, device, model_dir, on_epoch, progress=True,
+                      plate=False):
     """The network `name` trained on the training split within `budget`; reused when already done.
 
     budget: {"epochs": n} or {"minutes": m}. on_epoch(gen) is called after every epoch (the
@@ -117,7 +152,7 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
     """
     import torch
 
-    gen = DanceGenerators.make(name, dataset, load=False, size=size, device=device, model_dir=model_dir)
+    gen = DanceGenerators.make(name, dataset, load=False, size=size, device=device, model_dir=model_dir, plate=plate)
     recipe = dict(split_signature(dataset, train_items), budget=budget, network=gen.network_settings,
                   training=gen.training_settings())
     if os.path.isfile(gen.filename):
@@ -129,7 +164,7 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
             pass  # an unusable file is trained again
     torch.manual_seed(SEED)
     np.random.seed(SEED)
-    gen = DanceGenerators.make(name, dataset, load=False, size=size, device=device, model_dir=model_dir)
+    gen = DanceGenerators.make(name, dataset, load=False, size=size, device=device, model_dir=model_dir, plate=plate)
     gen.notes["recipe"] = recipe
     max_seconds = 60 * budget["minutes"] if "minutes" in budget else None
     gen.train(budget.get("epochs", 10_000), restart=True, indices=train_items, progress=progress,
@@ -137,18 +172,19 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
     return gen
 
 
-def run_generator(gen, skeletons, size):
-    """Generated test frames (resized to the dataset's size) and milliseconds per frame."""
+def run_generator(gen, split):
+    """Generated test frames (resized to the split's size) and milliseconds per frame. A generator that
+    draws over the plate draws each frame over the plate's crop at that frame's box."""
     if hasattr(gen, "reset"):
         gen.reset()
-    gen.generate(skeletons[0])  # warm-up: the first call pays for lazy initialisation
-    images = []
+    over_plate = getattr(gen, "plate", False) and split.boxes is not None
+    generate = (lambda k: gen.generate(split.skeletons[k], box=split.boxes[k])) if over_plate else \
+        (lambda k: gen.generate(split.skeletons[k]))
+    generate(0)  # warm-up: the first call pays for lazy initialisation
     start = time.perf_counter()
-    for ske in skeletons:
-        images.append(gen.generate(ske))
-    ms = 1000 * (time.perf_counter() - start) / len(skeletons)
-    images = [fit_size(image, size) for image in images]
-    return images, ms
+    images = [generate(k) for k in range(len(split.skeletons))]
+    ms = 1000 * (time.perf_counter() - start) / len(images)
+    return [fit_size(image, split.size) for image in images], ms
 
 
 # ---------------------------------------------------------------------- the report
@@ -171,16 +207,18 @@ def report_markdown(report):
              f"{report['image_size']} px, {report['n_train']} training frames, {report['n_test']} test frames "
              f"(the last {100 - round(100 * TRAIN_FRACTION)} %), device {report['device']}"
              + (", quick run" if report.get("quick") else ""), "",
-             "| generator | SSIM | PSNR | pose error | detect rate | flicker | sharpness | ms/frame | train s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| generator | SSIM | PSNR | SSIM person | PSNR person | pose error | detect rate | flicker | sharpness "
+             "| grid | ms/frame | train s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda v, f: "-" if v is None else format(v, f)
     for name, g in report["generators"].items():
-        lines.append(f"| {name} | {fmt(g['ssim'], '.3f')} | {fmt(g['psnr'], '.2f')} | {fmt(g['pose_error'], '.3f')} | "
+        lines.append(f"| {name} | {fmt(g['ssim'], '.3f')} | {fmt(g['psnr'], '.2f')} | {fmt(g.get('ssim_person'), '.3f')} "
+                     f"| {fmt(g.get('psnr_person'), '.2f')} | {fmt(g['pose_error'], '.3f')} | "
                      f"{fmt(g['detect_rate'], '.2f')} | {fmt(g['flicker'], '.2f')} | {fmt(g['sharpness'], '.2f')} | "
-                     f"{fmt(g['ms_per_frame'], '.1f')} | {fmt(g['train_seconds'], '.0f')} |")
+                     f"{fmt(g.get('grid'), '.2f')} | {fmt(g['ms_per_frame'], '.1f')} | {fmt(g['train_seconds'], '.0f')} |")
     real = report["real"]
-    lines.append(f"| real frames (floor) | 1 | inf | {fmt(real['pose_error'], '.3f')} | {fmt(real['detect_rate'], '.2f')} "
-                 f"| 1 | 1 | | |")
+    lines.append(f"| real frames (floor) | 1 | inf | 1 | inf | {fmt(real['pose_error'], '.3f')} | "
+                 f"{fmt(real['detect_rate'], '.2f')} | 1 | 1 | 1 | | |")
     lines += ["", f"Pose detection: {report['pose_preprocessing']}.", "",
               "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
     return "\n".join(lines)
@@ -241,6 +279,12 @@ class HeldOut:
         self.test = dataset.subset(test_items)
         self.skeletons = self.test.ske
         self.real = [fit_size(self.test.readImage(i), size) for i in range(len(self.test))]
+        self.boxes = self.test.crop_boxes if getattr(dataset, "has_plate", False) else None
+        self.masks = None
+        if self.test.readMask(0) is not None:   # the person's region, grown a little (edges, hair, shadow)
+            grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(PERSON_GROW * size) + 1,) * 2)
+            self.masks = [cv2.dilate((fit_size(self.test.readMask(i), size) > 127).astype(np.uint8), grow) > 0
+                          for i in range(len(self.test))]
 
 
 def fit_size(image, size):
@@ -260,20 +304,21 @@ def budget_for(name, epochs, quick, minutes):
 
 def record_curve(points, split, gen):
     """After each training epoch: the network's held-out quality, appended to `points`."""
-    images, _ = run_generator(gen, split.skeletons, split.size)
+    images, _ = run_generator(gen, split)
     scores = image_scores(images, split.real)
     points.append({"minutes": gen.train_seconds / 60, "epoch": gen.epochs_done,
                    "ssim": scores["ssim"], "psnr": scores["psnr"], "sharpness": scores["sharpness"]})
 
 
-def prepared_generator(name, split, budget, device, model_dir, progress):
+def prepared_generator(name, split, budget, device, model_dir, progress, plate):
     """(generator, its training curve) for `name`: nearest on the training frames, or a network
-    trained on them within `budget` (or reused from model_dir when trained so before)."""
+    trained on them within `budget` (or reused from model_dir when trained so before); over the
+    background plate or not (`plate`)."""
     if name == "nearest":
-        return DanceGenerators.make("nearest", split.dataset.subset(split.train_items)), []
+        return DanceGenerators.make("nearest", split.dataset.subset(split.train_items), plate=plate), []
     curve = []
     gen = trained_generator(name, split.dataset, split.train_items, budget, split.size, device, model_dir,
-                            functools.partial(record_curve, curve, split), progress)
+                            functools.partial(record_curve, curve, split), progress, plate)
     if curve:   # trained now: its curve is kept with the model
         gen.notes["curve"] = curve
         gen.save()
@@ -283,10 +328,10 @@ def prepared_generator(name, split, budget, device, model_dir, progress):
 
 def scores_of(gen, split, detector):
     """(generated test frames, the generator's measures)."""
-    images, ms = run_generator(gen, split.skeletons, split.size)
+    images, ms = run_generator(gen, split)
     error, rate = pose_scores(detector, images, split.skeletons)
-    return images, dict(image_scores(images, split.real), pose_error=error, detect_rate=rate, ms_per_frame=ms,
-                        train_seconds=float(getattr(gen, "train_seconds", 0.0)))
+    return images, dict(image_scores(images, split.real, split.masks), pose_error=error, detect_rate=rate,
+                        ms_per_frame=ms, train_seconds=float(getattr(gen, "train_seconds", 0.0)))
 
 
 def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, quick=False, size=None, progress=True,
@@ -318,26 +363,35 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
               "generators": {}, "real": {}, "versions": versions(device)}
     outputs, curves = {}, {}
     extra = extra or {}
-    names = list(gens) + list(extra)
+    # With a plate, every generator twice, with the same budget: over the plate, and as NAME_noplate
+    # (drawing the whole crop, as without a plate).
+    variants = [(name, name, True) for name in gens]
+    if split.boxes is not None:
+        variants += [(name + NOPLATE, name, False) for name in gens]
+    else:
+        variants = [(name, name, False) for name in gens]
+    names = [variant[0] for variant in variants] + list(extra)
     bar = tqdm(["real"] + names, desc="evaluating", unit="generator", disable=not progress)
     detector = PoseDetector(static_image_mode=True)
     try:
         error, rate = pose_scores(detector, split.real, split.skeletons)   # the floor: the real frames
         report["real"] = {"pose_error": error, "detect_rate": rate}
         bar.update()
-        for name in names:
+        for name, base, plate in variants:
             bar.set_postfix_str(name)
-            if name in extra:
-                gen = extra[name]
-            else:
-                gen, curves[name] = prepared_generator(name, split, budget_for(name, epochs, quick, minutes), device,
-                                                       os.path.join(out_dir, "models"), progress)
+            models = os.path.join(out_dir, "models" + ("" if plate or split.boxes is None else NOPLATE))
+            gen, curves[name] = prepared_generator(base, split, budget_for(base, epochs, quick, minutes), device,
+                                                   models, progress, plate)
+            outputs[name], report["generators"][name] = scores_of(gen, split, detector)
+            bar.update()
+        for name, gen in extra.items():
+            bar.set_postfix_str(name)
             outputs[name], report["generators"][name] = scores_of(gen, split, detector)
             bar.update()
     finally:
         detector.close()
         bar.close()
-    report["training_curves"] = {name: points for name, points in curves.items() if name != "nearest"}
+    report["training_curves"] = {name: points for name, points in curves.items() if points}
     write_report(out_dir, report, split, outputs)
     return report
 

@@ -13,7 +13,12 @@ How:
      are two related choreographies, so the source and target do not move
      the same way (the point of motion transfer).
   2. `render_dancer(landmarks, w, h, look)` draws a person over those
-     landmarks: wall, floor, shadow, shaded limbs, shirt, trousers, face.
+     landmarks, in a room: shadow, shaded limbs, shirt, trousers, face.
+     The room is filmed by a still camera, as Everybody Dance Now films its
+     targets: wall, floor boards, a door, a picture, a shelf of books, a rug,
+     the same in every frame, with texture and edges that no pose predicts.
+     `render_background(w, h, look)` draws the room alone: what a background
+     plate (VideoSkeleton.py) should recover.
   3. `make_sample()` renders both videos and saves, beside each, the known
      skeleton of every frame (`*_truth.npz`), which tests use to check that
      MediaPipe sees what was drawn.
@@ -267,6 +272,7 @@ SOURCE_LOOK = dict(
 )
 
 _BACKGROUNDS = {}
+HORIZON = 0.68            # image y where the wall meets the floor
 
 
 def _shade(color, k):
@@ -275,18 +281,122 @@ def _shade(color, k):
 
 
 def _background(look, width, height):
-    """Wall with a vertical gradient, then a floor; cached, as it is the same in every frame."""
+    """The empty room: wall and floor in the look's colours, and still furniture. Cached, as the
+    camera is still: the same in every frame."""
     key = tuple(tuple(look[k]) for k in ("wall_top", "wall_bottom", "floor_far", "floor_near")) + (width, height)
     if key not in _BACKGROUNDS:
         img = np.empty((height, width, 3), np.uint8)
-        horizon = int(height * 0.68)
+        horizon = int(height * HORIZON)
         u = np.linspace(0.0, 1.0, horizon)[:, None]
         img[:horizon] = (np.array(look["wall_top"]) * (1 - u) + np.array(look["wall_bottom"]) * u)[:, None, :]
         v = np.linspace(0.0, 1.0, height - horizon)[:, None]
         img[horizon:] = (np.array(look["floor_far"]) * (1 - v) + np.array(look["floor_near"]) * v)[:, None, :]
+        _furnish(img, look)
         cv2.line(img, (0, horizon), (width, horizon), _shade(look["wall_bottom"], 0.7), max(2, height // 120))
         _BACKGROUNDS[key] = img
     return _BACKGROUNDS[key].copy()
+
+
+def render_background(width, height, look=TARGET_LOOK):
+    """The room alone, without the dancer (nor their shadow): what a background plate should recover."""
+    return _background(look, width, height)
+
+
+def _furnish(img, look):
+    """Draw, in place, what a real room has and a network could not guess from a pose: floor boards,
+    a rug, a door in its frame, a framed picture, a shelf with books and a plant, a skirting board.
+
+    All of it stays clear of the dancer (whose hands reach x = 0.2..0.8 of the width and y = 0.1), so
+    MediaPipe finds them as well as over a bare wall; in fractions of the frame, so any size works.
+    """
+    for part in FURNITURE:
+        part(img, look)
+
+
+# Drawing in fractions of the frame (x of the width, y of the height).
+def _box(img, x0, y0, x1, y1, color, thickness=-1):
+    h, w = img.shape[:2]
+    cv2.rectangle(img, (int(x0 * w), int(y0 * h)), (int(x1 * w), int(y1 * h)), color, thickness, cv2.LINE_AA)
+
+
+def _fill(img, points, color):
+    h, w = img.shape[:2]
+    cv2.fillPoly(img, [np.round(np.asarray(points) * (w, h)).astype(np.int32)], color, cv2.LINE_AA)
+
+
+def _thin(img):
+    """The width of a thin line: 1 pixel at 240 pixels high."""
+    return max(1, round(img.shape[0] / 240))
+
+
+def _floor_boards(img, look):
+    """Seams across the floor, each row of boards with its joints shifted."""
+    h, w = img.shape[:2]
+    seam, thin = _shade(look["floor_near"], 0.8), _thin(img)
+    for row, y in enumerate(np.linspace(HORIZON, 1.0, 9)[1:-1]):
+        cv2.line(img, (0, int(y * h)), (w, int(y * h)), seam, thin, cv2.LINE_AA)
+        for x in np.arange(0.07 + 0.11 * (row % 3), 1.0, 0.33):
+            cv2.line(img, (int(x * w), int(y * h)), (int(x * w), int((y + 0.04) * h)), seam, thin, cv2.LINE_AA)
+
+
+def _rug(img, look):
+    """A rug in perspective on the floor at the front left: a border, then rows of diamonds."""
+    left, right, far, near = 0.02, 0.30, 0.80, 0.98
+    _fill(img, [(left + 0.03, far), (right, far), (right + 0.01, near), (left, near)], (40, 40, 150))
+    _fill(img, [(left + 0.045, far + 0.015), (right - 0.015, far + 0.015), (right - 0.01, near - 0.015),
+                (left + 0.02, near - 0.015)], (120, 170, 210))
+    for row, y in enumerate(np.linspace(far + 0.04, near - 0.04, 4)):
+        for x in np.linspace(left + 0.06, right - 0.035, 5 + row % 2):
+            _fill(img, [(x, y - 0.014), (x + 0.016, y), (x, y + 0.014), (x - 0.016, y)],
+                  (60, 90, 30) if row % 2 else (30, 60, 160))
+
+
+def _door(img, look):
+    """A door on the left wall: its white frame, four panels, a brass knob."""
+    h, w = img.shape[:2]
+    _box(img, 0.02, 0.20, 0.17, HORIZON, (235, 235, 235))
+    _box(img, 0.035, 0.225, 0.155, HORIZON, (60, 95, 140))
+    for x0, x1 in ((0.05, 0.09), (0.10, 0.14)):
+        for y0, y1 in ((0.25, 0.40), (0.44, 0.64)):
+            _box(img, x0, y0, x1, y1, (45, 75, 115), _thin(img))
+    cv2.circle(img, (int(0.137 * w), int(0.43 * h)), max(2, int(0.008 * h)), (60, 190, 230), -1, cv2.LINE_AA)
+
+
+def _picture(img, look):
+    """A framed picture on the right wall: sky, two mountains, a sun."""
+    h, w = img.shape[:2]
+    _box(img, 0.82, 0.22, 0.98, 0.38, (30, 40, 60))
+    _box(img, 0.832, 0.232, 0.968, 0.368, (230, 200, 150))
+    for peak, colour in ((0.87, (110, 120, 90)), (0.93, (80, 100, 70))):
+        _fill(img, [(peak - 0.05, 0.368), (peak, 0.27), (peak + 0.05, 0.368)], colour)
+    cv2.circle(img, (int(0.945 * w), int(0.26 * h)), max(2, int(0.015 * h)), (80, 220, 250), -1, cv2.LINE_AA)
+
+
+def _shelf(img, look):
+    """A shelf on the right wall, with books of several colours and heights and a potted plant."""
+    h, w = img.shape[:2]
+    _box(img, 0.81, 0.53, 0.99, 0.545, (50, 80, 110))
+    for x in (0.83, 0.96):
+        _box(img, x, 0.545, x + 0.01, 0.575, (40, 60, 90))
+    colours = ((40, 40, 170), (150, 90, 30), (40, 140, 60), (30, 160, 200), (120, 50, 110))
+    x = 0.82
+    for colour, width, top in zip(colours, (0.018, 0.014, 0.02, 0.012, 0.017), (0.45, 0.47, 0.44, 0.48, 0.46)):
+        _box(img, x, top, x + width, 0.53, colour)
+        _box(img, x + 0.004, top + 0.015, x + width - 0.004, top + 0.02, (220, 220, 220))   # a label on the spine
+        x += width + 0.003
+    _box(img, 0.93, 0.49, 0.97, 0.53, (50, 80, 170))   # the plant's pot
+    for angle in (-50, -20, 10, 40):
+        tip = (0.95 + 0.03 * np.sin(np.radians(angle)), 0.49 - 0.045 * np.cos(np.radians(angle)))
+        cv2.line(img, (int(0.95 * w), int(0.49 * h)), (int(tip[0] * w), int(tip[1] * h)), (50, 140, 40),
+                 max(2, int(0.01 * h)), cv2.LINE_AA)
+
+
+def _skirting(img, look):
+    """A skirting board along the bottom of the wall."""
+    _box(img, 0.0, HORIZON - 0.025, 1.0, HORIZON, _shade(look["wall_bottom"], 0.85))
+
+
+FURNITURE = (_floor_boards, _rug, _door, _picture, _shelf, _skirting)
 
 
 SHIFT = 4                 # OpenCV draws with 1/16 pixel precision: smooth motion, no jitter

@@ -52,6 +52,8 @@ SAMPLE_COUNT = 4              # rows of the sample grid (fixed items spread over
 SAMPLE_CELL = 128             # smaller images are enlarged to about this size in the sample grid
 MODEL_VERSION = 1             # version of the model-file format
 MAX_IMAGE_SIZE = 1024         # larger networks would not fit in memory
+MIXED_PRECISION = True        # bf16 autocast where the device computes bf16 natively; False: float32 everywhere
+CHANNELS_LAST = True          # on CUDA, images and networks in channels-last memory (faster convolutions)
 
 
 # ====================================================================== model files
@@ -142,7 +144,7 @@ def autocast(device, training=True):
     On a CPU only for training: batches of 16 gain 1.5-2.7x, one frame at a time loses 10-20 %
     (measured, docs/BENCHMARKS.md). DANCE_CPU_BF16=0 in the environment keeps a CPU in float32.
     """
-    if bf16_supported(device.type) and (training or device.type != "cpu"):
+    if MIXED_PRECISION and bf16_supported(device.type) and (training or device.type != "cpu"):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -150,7 +152,7 @@ def autocast(device, training=True):
 def to_device(tensor, device):
     """Move a batch to the device; images go channels-last on CUDA (faster convolutions)."""
     tensor = tensor.to(device, non_blocking=True)
-    if device.type == "cuda" and tensor.dim() == 4:
+    if CHANNELS_LAST and device.type == "cuda" and tensor.dim() == 4:
         tensor = tensor.contiguous(memory_format=torch.channels_last)
     return tensor
 
@@ -176,7 +178,10 @@ def start_distributed(requested_device=None):
 
 
 def stop_distributed():
+    """Leave the group of processes, once every process has reached this point (one leaving while
+    another still sends can abort it)."""
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -14,6 +14,8 @@ import sys
 import tempfile
 import threading
 
+import numpy as np
+
 # The project's own data folder: prepared samples, default outputs, caches and snapshots go
 # here (not into ./data of whatever folder a command runs from). DANCE_DATA in the environment
 # names another one (the tests give each run its own).
@@ -204,6 +206,13 @@ def filter_native_stderr(noise=NATIVE_NOISE):
         _native_filter.join(timeout=1.0)
 
     atexit.register(finish)
+
+
+def blend(person, alpha, background):
+    """`person` over `background` (BGR uint8 images of one size) through the opacity `alpha` (float
+    H x W in 0..1): what a generator that draws over the background plate shows."""
+    alpha = alpha[..., None]
+    return np.round(alpha * person + (1 - alpha) * background).clip(0, 255).astype(np.uint8)
 
 
 def run_cli(main):

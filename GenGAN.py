@@ -37,7 +37,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from DanceTrain import (BETAS, LR, add_training_arguments, autocast, check_training_arguments, for_training,
                         open_dataset, start_distributed, train_from_command_line)
 from DanceUtils import DanceError, run_cli
-from GenVanilla import AUGMENT, NGF, GenVanillaNN
+from GenVanilla import AUGMENT, MASK_WEIGHT, NGF, GenVanillaNN
 
 # Defaults of `python GenGAN.py` (command-line flags override them).
 GAN_LOSS = "lsgan"          # lsgan (least squares, pix2pix's choice) | hinge | wgan-gp
@@ -191,16 +191,18 @@ class GenGAN(GenVanillaNN):
 
     def __init__(self, videoSkeTgt, loadFromFile=False, image_size=None, device=None, gan_loss=GAN_LOSS,
                  ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT, model_dir=None,
-                 lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM, lambda_l1_background=LAMBDA_L1_BACKGROUND):
+                 lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM, lambda_l1_background=LAMBDA_L1_BACKGROUND, plate=None):
         if gan_loss not in GAN_LOSSES:
             raise DanceError(f"--gan-loss {gan_loss}: choose one of {', '.join(GAN_LOSSES)}")
         check_loss_weights(lambda_l1, lambda_fm, lambda_l1_background)
         self.gan_loss, self.lambda_l1, self.lambda_fm = gan_loss, float(lambda_l1), float(lambda_fm)
         self.lambda_l1_background = float(lambda_l1_background)
         super().__init__(videoSkeTgt, loadFromFile=loadFromFile, optSkeOrImage=2, image_size=image_size,
-                         device=device, ngf=ngf, dropout=dropout, augment=augment, model_dir=model_dir)
+                         device=device, ngf=ngf, dropout=dropout, augment=augment, model_dir=model_dir,
+                         plate=plate)
         self.network_settings["ndf"] = ndf   # recorded, so a checkpoint of another D is refused
-        self.netD = self._place(PatchDiscriminator(ndf=ndf))
+        # D sees the generator's input (the stick figure, and the plate's crop with a plate) beside an image.
+        self.netD = self._place(PatchDiscriminator(in_channels=(6 if self.plate else 3) + 3, ndf=ndf))
         self.noise_at_generation = NOISE_AT_GENERATION
 
     # ------------------------------------------------------------------ generation
@@ -215,13 +217,13 @@ class GenGAN(GenVanillaNN):
                 if isinstance(module, nn.Dropout):
                     module.train()
 
-    def generate(self, ske):
-        """The target's image for the pose `ske`; the dropout's random choice is the same for every
-        frame (NOISE_SEED), without touching the caller's random numbers."""
+    def generate_layers(self, ske, box=None):
+        """As GenVanillaNN's; the dropout's random choice is the same for every frame (NOISE_SEED),
+        without touching the caller's random numbers."""
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(NOISE_SEED)
-            return super().generate(ske)
+            return super().generate_layers(ske, box)
 
     def training_settings(self):
         return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=self.lambda_l1,
@@ -246,25 +248,28 @@ class GenGAN(GenVanillaNN):
         self.optD.load_state_dict(state["optD"])
 
     def train_step(self, source, target):
-        """One discriminator step, then one generator step, on a batch (source: stick figures, target: real).
+        """One discriminator step, then one generator step, on a batch (source: stick figures [and plate
+        crops], target: real images [, masks and plate crops], see VideoSkeletonDataset).
 
         D judges the real and the generated pairs in one call, on a batch of both: instance
         norm treats each image on its own, so this equals two calls, and under torchrun
         DistributedDataParallel wants one call per backward.
         """
         with autocast(self.device):
-            fake = self.trainG(source)
+            output = self.trainG(source)
+        fake, mask_error = self.image_of(output.float(), target)   # with a plate: the person over it
+        real = target[:, :3]
         figures = torch.cat([source, source])
 
         # 1. The discriminator learns to tell (figure, real) pairs from (figure, generated) ones.
         self.netD.requires_grad_(True)
         self.optD.zero_grad(set_to_none=True)
         with autocast(self.device):   # detach: this step does not change G
-            real_scores, fake_scores = self.trainD(figures, torch.cat([target, fake.detach()])).float().chunk(2)
+            real_scores, fake_scores = self.trainD(figures, torch.cat([real, fake.detach()])).float().chunk(2)
         loss_d = gan_loss_d(real_scores, fake_scores, self.gan_loss)
         losses = {"d": loss_d.detach()}
         if self.gan_loss == "wgan-gp":
-            penalty = gradient_penalty(self.netD, target, fake.float(), source)   # in float32
+            penalty = gradient_penalty(self.netD, real, fake, source)   # in float32
             loss_d = loss_d + LAMBDA_GP * penalty
             losses["gp"] = penalty.detach()
         loss_d.backward()
@@ -275,17 +280,20 @@ class GenGAN(GenVanillaNN):
         self.netD.requires_grad_(False)
         self.optG.zero_grad(set_to_none=True)
         with autocast(self.device):
-            scores, features = self.netD(figures, torch.cat([fake, target]), features=True)
+            scores, features = self.netD(figures, torch.cat([fake, real]), features=True)
         fake_scores = scores.float().chunk(2)[0]
         fake_features, real_features = zip(*(f.float().chunk(2) for f in features))
         loss_gan = gan_loss_g(fake_scores, self.gan_loss)
-        loss_l1 = F.l1_loss(fake.float(), target)
-        loss_l1_weighted = person_weighted_l1(fake.float(), target, source, self.lambda_l1, self.lambda_l1_background)
+        loss_l1 = F.l1_loss(fake, real)
+        loss_l1_weighted = person_weighted_l1(fake, real, source, self.lambda_l1, self.lambda_l1_background)
         loss_fm = feature_matching_loss(fake_features, real_features)
-        (loss_gan + loss_l1_weighted + self.lambda_fm * loss_fm).backward()
+        loss_mask = self.lambda_l1 * MASK_WEIGHT * mask_error   # the opacity, as lightly as for GenVanillaNN
+        (loss_gan + loss_l1_weighted + self.lambda_fm * loss_fm + loss_mask).backward()
         self.optG.step()
         self.netD.requires_grad_(True)
         losses.update(g_gan=loss_gan.detach(), l1=loss_l1.detach(), fm=loss_fm.detach())
+        if self.plate:
+            losses["mask"] = mask_error.detach()
         return losses
 
 

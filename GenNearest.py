@@ -48,7 +48,7 @@ import os
 import cv2
 import numpy as np
 
-from DanceUtils import DATA_DIR, DanceError, check_output_file, image_writable, run_cli, shown, write_image
+from DanceUtils import DATA_DIR, DanceError, blend, check_output_file, image_writable, run_cli, shown, write_image
 from Skeleton import Skeleton, draw_stick_figure, reduced_joints
 
 # From this many target frames on, search a k-d tree instead of brute force. Below, the brute
@@ -213,9 +213,11 @@ class GenNearest:
     nearest neighbour, > 0 to prefer frames near the previous answer in time
     (TEMPORAL_WEIGHT is a good value; see the module docstring). method: "auto",
     "brute" or "tree". preload: keep all target images in memory (else read on demand).
+    plate: put the nearest frame's person (its mask) over the background plate at the asked box,
+    rather than its whole crop (default: when the dataset has a plate and masks).
     """
 
-    def __init__(self, videoSkeTgt, temporal_weight=0.0, method="auto", preload=True):
+    def __init__(self, videoSkeTgt, temporal_weight=0.0, method="auto", preload=True, plate=None):
         if temporal_weight < 0:
             raise ValueError(f"temporal_weight must be 0 or more, not {temporal_weight}")
         self.videoSkeletonTarget = videoSkeTgt
@@ -227,6 +229,8 @@ class GenNearest:
         self.images = self._load_images(videoSkeTgt) if preload else None
         self.previous = None
         self.last_distance = None   # pose distance of the last answer (for display)
+        has_plate = getattr(videoSkeTgt, "has_plate", False) and videoSkeTgt.readMask(0) is not None
+        self.plate = has_plate if plate is None else bool(plate) and has_plate
 
     def _load_images(self, vs):
         """All target crops as one (K, H, W, 3) uint8 array, filled in place (no second copy)."""
@@ -237,7 +241,7 @@ class GenNearest:
 
     def _fit(self, image):
         """The crop at the dataset's size: a few crops of real datasets are a pixel short at the frame's edge."""
-        if image.shape != self.shape:
+        if image.shape[:2] != self.shape[:2]:
             image = cv2.resize(image, self.shape[1::-1], interpolation=cv2.INTER_LINEAR)
         return image
 
@@ -257,9 +261,23 @@ class GenNearest:
 
     nearestIndex = nearest_index
 
-    def generate(self, ske):
-        """The target crop (BGR uint8, H x W x 3, a copy the caller may draw on) chosen for `ske`."""
-        return self.image(self.nearest_index(ske))
+    def generate(self, ske, box=None):
+        """The target crop (BGR uint8, H x W x 3, a copy the caller may draw on) chosen for `ske`; with a
+        plate, its person over the plate's crop at `box` (default: the dataset's typical box)."""
+        person, alpha, background = self.generate_layers(ske, box)
+        return person if alpha is None else blend(person, alpha, background)
+
+    def generate_layers(self, ske, box=None):
+        """(the chosen crop, its person's mask as an opacity float32 0..1, the plate's crop at `box`);
+        without a plate (the chosen crop, None, None). See GenVanillaNN.generate_layers."""
+        index = self.nearest_index(ske)
+        if not self.plate:
+            return self.image(index), None, None
+        vs = self.videoSkeletonTarget
+        size = self.shape[0]
+        alpha = self._fit(vs.readMask(index)).astype(np.float32) / 255
+        background = vs.plate_crop(vs.typical_box() if box is None else box, size)
+        return self.image(index), alpha, background
 
     def image(self, index):
         """Target crop number `index` (a copy)."""

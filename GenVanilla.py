@@ -43,13 +43,12 @@ from DanceTrain import (BATCH, BETAS, EPOCHS, LR, MODEL_VERSION, add_training_ar
                         check_settings, check_training_arguments, for_training, load_state, open_dataset,
                         power_of_two_levels, read_torch_file, save_model, start_distributed, to_device,
                         train_from_command_line, trained_sizes)
-from DanceUtils import DanceError, pick_device, run_cli
+from DanceUtils import DanceError, blend, pick_device, run_cli
 from Skeleton import Skeleton
 
 # Defaults of `python GenVanilla.py` (command-line flags override them; DanceTrain.py has the shared ones:
 # --data, --epochs, --batch, --lr...).
 OPT = 2                       # 1: 26 numbers -> image, 2: stick figure -> image
-IMAGE_SIZE = None             # side of the generated images; None: the dataset's crops (a power of two: 64, 128...)
 NGF = 32                      # width of the generators: channels of their outermost layer (pix2pix uses 64,
                               # 32 trains about 4x faster on a CPU and is enough at 128 px)
 DROPOUT = 0.0                 # dropout in the U-Net's innermost decoder blocks (pix2pix: 0.5, as noise for a GAN)
@@ -58,7 +57,12 @@ AUGMENT = False               # random joint shift/scale of image and skeleton w
                               # predicts, teaches the network to blur it (measured: docs/BENCHMARKS.md)
 AUG_SHIFT = 0.04              # augmentation: largest shift, as a fraction of the image side
 AUG_SCALE = 0.05              # augmentation: largest change of scale (0.05 = +-5 %)
+MASK_WEIGHT = 0.1             # with a plate: weight of the opacity's L1 distance to the person's mask, relative
+                              # to the image's L1 weight: light, so the network may still draw what the mask
+                              # misses (a shadow, a loose sleeve), but the opacity starts right
 NAMES = {1: "vanilla_ske", 2: "vanilla_image"}  # the model's name of each option (DanceGenerators.py)
+# What model files written before a setting existed meant by its absence.
+OLDER_FILES = {"plate": False, "upsample": "transpose", "dropout": 0.0}
 
 
 # ====================================================================== 1. images <-> tensors
@@ -152,52 +156,78 @@ class VideoSkeletonDataset(Dataset):
                       scale (up to +-AUG_SCALE) applied to the image and the skeleton together,
                       so the stick figure still lies on the person
     indices           only these items of videoSke (default: all)
-    (src_transform / tgt_transform are accepted as other names of the two transforms.)
+    plate             True (a dataset with a background plate): each item also has the plate's crop at
+                      its box and the person's mask. The source of option 2 is then the stick figure and
+                      the plate's crop (6 channels), and the target the real image, the mask and the
+                      plate's crop (7 channels: the training step composites over the plate).
 
     All target images are read once into one uint8 tensor (K, S, S, 3), RGB (1482 images of
     128 px are 73 MB), so an epoch never touches the disk.
     """
 
     def __init__(self, videoSke, ske_reduced=True, source_transform=None, target_transform=None,
-                 optSkeOrImage=1, image_size=128, augment=False, indices=None, *,
-                 src_transform=None, tgt_transform=None):
+                 optSkeOrImage=1, image_size=128, augment=False, indices=None, plate=False):
         self.videoSke = videoSke
         self.image_size = image_size
         self.augment = augment
+        self.plate = plate
         self.indices = np.arange(len(videoSke)) if indices is None else np.asarray(indices)
-        source_transform = src_transform if source_transform is None else source_transform
-        target_transform = tgt_transform if target_transform is None else target_transform
         if source_transform is None:
             source_transform = default_source_transform(optSkeOrImage, image_size, ske_reduced)
         self.source_transform = source_transform
         self.target_transform = uint8_to_signed if target_transform is None else target_transform
         self.landmarks = np.stack([videoSke.ske[i].landmarks for i in self.indices])
-        self.images = torch.from_numpy(np.stack([self._read(i) for i in self.indices]))
+        self.images = torch.from_numpy(np.stack([self._fit(videoSke.readImage(i)) for i in self.indices]))
+        if plate:
+            self.backgrounds = torch.from_numpy(np.stack([self._fit(videoSke.plate_crop(self.box(k), image_size))
+                                                          for k in range(len(self))]))
+            self.masks = torch.from_numpy(np.stack([self._fit(videoSke.readMask(i)) for i in self.indices]))
 
-    def _read(self, index):
-        image = self.videoSke.readImage(index)
+    def _fit(self, image):
+        """A crop (BGR, or a mask) at the dataset's image size, RGB."""
         if image.shape[:2] != (self.image_size, self.image_size):
             interpolation = cv2.INTER_AREA if image.shape[0] > self.image_size else cv2.INTER_LINEAR
             image = cv2.resize(image, (self.image_size, self.image_size), interpolation=interpolation)
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
 
     def __len__(self):
         return len(self.indices)
 
-    def pair(self, idx, augment=None):
-        """Item idx before the transforms: (Skeleton, uint8 RGB image (S, S, 3)), augmented if asked."""
+    def box(self, idx):
+        """Item idx's crop box in the video's frame (x0, y0, side, side), or None without boxes."""
+        boxes = getattr(self.videoSke, "crop_boxes", None)
+        return None if boxes is None else boxes[self.indices[idx]]
+
+    def item(self, idx, augment=None):
+        """Item idx before the transforms: (Skeleton, uint8 RGB image (S, S, 3), plate crop or None,
+        mask (S, S) or None), augmented if asked (the same shift and scale for all)."""
         augment = self.augment if augment is None else augment
         landmarks, image = self.landmarks[idx], self.images[idx].numpy()
+        layers = [image] + ([self.backgrounds[idx].numpy(), self.masks[idx].numpy()] if self.plate else [])
         if augment:
             scale = 1 + AUG_SCALE * (2 * torch.rand(()).item() - 1)
             shift = AUG_SHIFT * (2 * torch.rand(2).numpy() - 1)
-            landmarks, image = shift_scale(landmarks, scale, shift), shift_scale_image(image, scale, shift)
-        return Skeleton(landmarks), image
+            landmarks = shift_scale(landmarks, scale, shift)
+            layers = [shift_scale_image(layer, scale, shift) for layer in layers]
+        background, mask = layers[1:] if self.plate else (None, None)
+        return Skeleton(landmarks), layers[0], background, mask
+
+    def pair(self, idx, augment=None):
+        """Item idx before the transforms: (Skeleton, uint8 RGB image (S, S, 3)), augmented if asked."""
+        ske, image, _, _ = self.item(idx, augment)
+        return ske, image
 
     def get(self, idx, augment=None):
         """Item idx as (source, target) tensors; augment=None follows the dataset's setting."""
-        ske, image = self.pair(idx, augment)
-        return self.source_transform(ske), self.target_transform(torch.from_numpy(image).permute(2, 0, 1))
+        ske, image, background, mask = self.item(idx, augment)
+        source = self.source_transform(ske)
+        target = self.target_transform(torch.from_numpy(image).permute(2, 0, 1))
+        if self.plate:
+            background = uint8_to_signed(torch.from_numpy(background).permute(2, 0, 1))
+            if source.dim() == 3:   # a stick figure: the network also sees the room behind the person
+                source = torch.cat([source, background])
+            target = torch.cat([target, uint8_to_signed(torch.from_numpy(mask)[None]), background])
+        return source, target
 
     def __getitem__(self, idx):
         return self.get(idx)
@@ -226,7 +256,7 @@ class GenNNSke26ToImage(nn.Module):
     ReLU as in DCGAN, until image_size; a last 3x3 convolution gives 3 channels, tanh [-1, 1].
     """
 
-    def __init__(self, image_size=128, ngf=NGF, input_dim=26, hidden=256):
+    def __init__(self, image_size=128, ngf=NGF, input_dim=26, hidden=256, out_channels=3):
         super().__init__()
         blocks = power_of_two_levels(image_size, smallest=8) - 2   # 4 -> image_size
         self.channels = ngf * 8
@@ -238,12 +268,12 @@ class GenNNSke26ToImage(nn.Module):
             layers += [nn.Upsample(scale_factor=2, mode="nearest"),
                        nn.Conv2d(c, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(True)]
             c = out
-        layers += [nn.Conv2d(c, 3, 3, padding=1), nn.Tanh()]
+        layers += [nn.Conv2d(c, out_channels, 3, padding=1), nn.Tanh()]
         self.decoder = nn.Sequential(*layers)
         init_weights(self)
 
     def forward(self, ske):
-        """ske: (B, 26) joint coordinates in 0..1 -> (B, 3, S, S)."""
+        """ske: (B, 26) joint coordinates in 0..1 -> (B, out_channels, S, S)."""
         x = self.fc(ske * 2 - 1)   # centre the coordinates on 0
         return self.decoder(x.view(-1, self.channels, 4, 4))
 
@@ -257,10 +287,28 @@ def down_block(c_in, c_out, norm=True, activation="leaky"):
     return nn.Sequential(*layers)
 
 
-def up_block(c_in, c_out, dropout=0.0):
-    """Decoder step: 4x4 transposed convolution of stride 2 (doubles the size) + instance norm + ReLU [+ dropout]."""
-    layers = [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False),
-              nn.InstanceNorm2d(c_out, affine=True), nn.ReLU(True)]
+def upsample(c_in, c_out, how, bias=False, last=False):
+    """Double the size and change the channels.
+
+    "resize": a 3x3 convolution at the smaller size, then a bilinear enlargement. Every output
+    pixel is made the same way, so there is no checkerboard (Odena et al., "Deconvolution and
+    Checkerboard Artifacts", 2016), and it costs less than a transposed convolution (9 against 16
+    multiplications per pixel and pair of channels). The last step (`last`) enlarges first
+    (nearest neighbour), then convolves, so the image itself is drawn at full resolution.
+    "transpose": pix2pix's 4x4 transposed convolution of stride 2, whose kernel overlaps unevenly
+    and leaves a grid pattern; kept so that the model files trained with it still load.
+    """
+    if how == "transpose":
+        return [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=bias)]
+    if last:
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias)]
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias),
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)]
+
+
+def up_block(c_in, c_out, dropout=0.0, how="resize"):
+    """Decoder step: double the size (upsample) + instance norm + ReLU [+ dropout]."""
+    layers = upsample(c_in, c_out, how) + [nn.InstanceNorm2d(c_out, affine=True), nn.ReLU(True)]
     if dropout:
         layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
@@ -275,10 +323,13 @@ class GenNNSkeImToImage(nn.Module):
     connections), so details such as where a limb lies need not pass through the bottleneck.
     Encoder: LeakyReLU(0.2); decoder: ReLU; instance norm except on the outermost layers and
     the 1x1 bottleneck (a single pixel has no statistics); tanh at the end. `dropout` > 0
-    adds dropout to the decoder's 3 innermost blocks (pix2pix's noise for a GAN).
+    adds dropout to the decoder's 3 innermost blocks (pix2pix's noise for a GAN). The decoder
+    upsamples by `upsample` ("resize": no checkerboard; "transpose": pix2pix's, older models).
+    With a background plate the input is the stick figure and the plate's crop (6 channels) and
+    the output the person's colours and opacity (4 channels).
     """
 
-    def __init__(self, image_size=128, ngf=NGF, in_channels=3, out_channels=3, dropout=DROPOUT):
+    def __init__(self, image_size=128, ngf=NGF, in_channels=3, out_channels=3, dropout=DROPOUT, upsample_how="resize"):
         super().__init__()
         levels = power_of_two_levels(image_size)
         chans = [ngf * min(2 ** i, 8) for i in range(levels)]   # channels after each encoder step
@@ -291,12 +342,12 @@ class GenNNSkeImToImage(nn.Module):
         self.ups = nn.ModuleList()
         for i in reversed(range(1, levels)):            # from the bottleneck out; inputs are doubled by the skips
             c_in = chans[i] if i == levels - 1 else 2 * chans[i]
-            self.ups.append(up_block(c_in, chans[i - 1], dropout if i >= levels - 3 else 0.0))
-        self.last = nn.Sequential(nn.ConvTranspose2d(2 * chans[0], out_channels, 4, stride=2, padding=1), nn.Tanh())
+            self.ups.append(up_block(c_in, chans[i - 1], dropout if i >= levels - 3 else 0.0, upsample_how))
+        self.last = nn.Sequential(*upsample(2 * chans[0], out_channels, upsample_how, bias=True, last=True), nn.Tanh())
         init_weights(self)
 
     def forward(self, image):
-        """image: (B, 3, S, S) stick figures in [-1, 1] -> (B, 3, S, S)."""
+        """image: (B, in_channels, S, S) stick figures [and plate crops] in [-1, 1] -> (B, out_channels, S, S)."""
         skips = []
         x = image
         for down in self.downs:
@@ -309,10 +360,22 @@ class GenNNSkeImToImage(nn.Module):
 
 
 def build_generator(settings):
-    """The generator network described by a model file's settings."""
+    """The generator network described by a model file's settings (older files: no plate, transposed
+    convolutions)."""
+    plate = settings.get("plate", False)
+    out_channels = 4 if plate else 3          # with a plate: the person's colours and opacity
     if settings["opt"] == 1:
-        return GenNNSke26ToImage(settings["image_size"], settings["ngf"])
-    return GenNNSkeImToImage(settings["image_size"], settings["ngf"], dropout=settings.get("dropout", 0.0))
+        return GenNNSke26ToImage(settings["image_size"], settings["ngf"], out_channels=out_channels)
+    return GenNNSkeImToImage(settings["image_size"], settings["ngf"], in_channels=6 if plate else 3,
+                             out_channels=out_channels, dropout=settings.get("dropout", 0.0),
+                             upsample_how=settings.get("upsample", "transpose"))
+
+
+def composite(output, background):
+    """The person the network drew over the background: output (B, 4, S, S) = colours and opacity in
+    [-1, 1], background (B, 3, S, S) -> (image (B, 3, S, S), opacity (B, 1, S, S) in 0..1)."""
+    alpha = (output[:, 3:4] + 1) / 2
+    return alpha * output[:, :3] + (1 - alpha) * background, alpha
 
 
 # ====================================================================== 4. the generator
@@ -327,6 +390,9 @@ class GenVanillaNN:
     device          "cpu", "cuda", ... (default: cuda, then mps, then cpu)
     ngf, dropout    the generator's width and dropout (a loaded model keeps those of its file)
     augment         random joint shift/scale of the training pairs
+    plate           draw the person over the dataset's background plate (colours and an opacity,
+                    composited over the plate's crop); default: when the dataset has a plate. A
+                    loaded model keeps its file's choice.
     model_dir       where the model files go (default: <dataset>/models, docs/DESIGN.md)
 
     `notes` (a dict) is recorded in the model file as it is, e.g. DanceEval's training split;
@@ -336,7 +402,7 @@ class GenVanillaNN:
     name = None   # the model's one name (DanceGenerators.py): NAMES[optSkeOrImage]; GenGAN's is "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, optSkeOrImage=1, image_size=None, device=None,
-                 ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None):
+                 ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None, plate=None):
         if optSkeOrImage not in (1, 2):
             raise DanceError(f"--opt {optSkeOrImage}: choose 1 (skeleton numbers) or 2 (stick figure)")
         self.videoSke = videoSkeTgt
@@ -353,8 +419,14 @@ class GenVanillaNN:
         self.loss_file = stem + "_loss.png"
         self.samples_file = stem + "_samples.png"
         self.epochs_done, self.train_seconds = 0, 0.0
+        has_plate = getattr(videoSkeTgt, "has_plate", False)
+        if plate and not has_plate:
+            raise DanceError(f"{videoSkeTgt.directory}: no background plate (a moving camera, or prepared "
+                             f"without one): train without the plate")
+        self.plate = has_plate if plate is None else bool(plate)
         self.network_settings = {"kind": self.name, "opt": self.opt, "image_size": self.image_size,
-                                 "ngf": ngf, "dropout": dropout, "version": MODEL_VERSION}
+                                 "ngf": ngf, "dropout": dropout, "plate": self.plate, "upsample": "resize",
+                                 "version": MODEL_VERSION}
         self.netG = build_generator(self.network_settings)
         self.source_transform = default_source_transform(self.opt, self.image_size)
         if loadFromFile:
@@ -385,7 +457,7 @@ class GenVanillaNN:
     def _place(self, network):
         """Move a network to the device (channels-last on CUDA)."""
         network.to(self.device)
-        if self.device.type == "cuda":
+        if DanceTrain.CHANNELS_LAST and self.device.type == "cuda":
             network.to(memory_format=torch.channels_last)
         return network
 
@@ -434,8 +506,11 @@ class GenVanillaNN:
         try:
             check_settings(path, settings, self.name, self.image_size)
             self.check_file(path, settings)   # trained on this dataset
-            self.network_settings = {k: settings[k] for k in self.network_settings}
+            self.network_settings = {k: settings[k] if k in settings else OLDER_FILES[k] for k in self.network_settings}
             self.netG = build_generator(self.network_settings)
+            self.plate = self.network_settings["plate"]
+            if self.plate and not getattr(self.videoSke, "has_plate", False):
+                raise DanceError(f"{path}: trained over a background plate that {self.videoSke.directory} has not")
             load_state(path, self.netG, data.get("state_dict"))
         except (KeyError, TypeError, ValueError) as err:
             raise DanceError(f"{path}: settings that describe no network ({err}){remedy}") from None
@@ -456,15 +531,27 @@ class GenVanillaNN:
         self.trainG = for_training(self.netG, self.device)
         self.optG = torch.optim.Adam(self.netG.parameters(), lr=lr, betas=BETAS)
 
+    def image_of(self, output, target):
+        """(the generated image of a batch, the opacity's L1 distance to the mask (0 without a plate)).
+
+        With a plate the network gives the person's colours and opacity, composited over the plate's
+        crop (target's channels 4-6); the mask (channel 3) supervises the opacity, lightly (MASK_WEIGHT).
+        """
+        if not self.plate:
+            return output, torch.zeros((), device=output.device)
+        image, alpha = composite(output, target[:, 4:7])
+        return image, F.l1_loss(alpha, (target[:, 3:4] + 1) / 2)
+
     def train_step(self, source, target):
         """One step on a batch: L1 distance between the generated and the real images."""
         self.optG.zero_grad(set_to_none=True)
         with autocast(self.device):
-            fake = self.trainG(source)
-        loss = F.l1_loss(fake.float(), target)
-        loss.backward()
+            output = self.trainG(source)
+        fake, mask_error = self.image_of(output.float(), target)
+        loss = F.l1_loss(fake, target[:, :3])
+        (loss + MASK_WEIGHT * mask_error).backward()
         self.optG.step()
-        return {"l1": loss.detach()}
+        return dict({"l1": loss.detach()}, **({"mask": mask_error.detach()} if self.plate else {}))
 
     def training_state(self):
         """Everything a checkpoint holds besides the epoch count and history."""
@@ -480,7 +567,8 @@ class GenVanillaNN:
     def make_dataset(self, indices=None):
         """The training pairs (all items of the dataset, or only `indices`)."""
         return VideoSkeletonDataset(self.videoSke, optSkeOrImage=self.opt, image_size=self.image_size,
-                                    source_transform=self.source_transform, augment=self.augment, indices=indices)
+                                    source_transform=self.source_transform, augment=self.augment, indices=indices,
+                                    plate=self.plate)
 
     def train(self, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress=True, indices=None,
               max_seconds=None, after_epoch=None):
@@ -492,14 +580,33 @@ class GenVanillaNN:
         """netG as generate() runs it: eval mode (GenGAN keeps pix2pix's dropout on)."""
         self.netG.eval()
 
-    def generate(self, ske):
-        """The target's image for the pose `ske` (a Skeleton): BGR uint8, image_size x image_size x 3."""
+    def generate(self, ske, box=None):
+        """The target's image for the pose `ske` (a Skeleton): BGR uint8, image_size x image_size x 3.
+
+        With a plate: the person drawn over the plate's crop at `box` (x0, y0, side, side in the
+        video's frame; default: the dataset's typical box)."""
+        person, alpha, background = self.generate_layers(ske, box)
+        return person if alpha is None else blend(person, alpha, background)
+
+    def generate_layers(self, ske, box=None):
+        """(person's colours BGR uint8, opacity float32 (S, S) in 0..1, the plate's crop BGR uint8) for
+        the pose `ske`; without a plate (the generated image, None, None). DanceDemo's scene pastes the
+        colours into the full-resolution plate through the opacity."""
         if not isinstance(ske, Skeleton):
             ske = Skeleton.from_reduced(ske)   # also accept the 26 numbers
         self.generation_mode()
+        source, background = self.source_transform(ske).unsqueeze(0), None
+        if self.plate:
+            box = self.videoSke.typical_box() if box is None else box
+            background = self.videoSke.plate_crop(box, self.image_size)
+            if self.opt == 2:
+                source = torch.cat([source, image_to_tensor(background).unsqueeze(0)], dim=1)
         with torch.inference_mode(), autocast(self.device, training=False):
-            source = to_device(self.source_transform(ske).unsqueeze(0), self.device)
-            return tensor_to_image(self.netG(source))
+            output = self.netG(to_device(source, self.device)).float()
+        if not self.plate:
+            return tensor_to_image(output), None, None
+        alpha = ((output[0, 3] + 1) / 2).clamp(0, 1).cpu().numpy()
+        return tensor_to_image(output[:, :3]), alpha, background
 
 
 # ====================================================================== the command line

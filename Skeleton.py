@@ -209,22 +209,33 @@ class PoseDetector:
 
     static_image_mode=True treats each image on its own (single photos);
     False tracks the person from one frame to the next (a video, faster and steadier).
+    segmentation=True also asks MediaPipe for the person's mask (about 40 % more time per
+    image): after each detect(), `last_mask` is float32 (H, W) in 0..1 at the image's
+    resolution, 1 on the person, or None when no person was found.
     """
 
-    def __init__(self, static_image_mode=True, smooth_landmarks=True):
+    def __init__(self, static_image_mode=True, smooth_landmarks=True, segmentation=False):
         # MediaPipe and TensorFlow Lite print their own log lines on stderr: a user sees only ours.
         filter_native_stderr()
         import mediapipe as mp
 
-        # model_complexity=1 is the model MediaPipe ships; 0 and 2 would be downloaded.
+        # model_complexity=1 is the model MediaPipe ships; 0 and 2 would be downloaded. The
+        # segmentation comes with it. Its smoothing, like the landmarks', assumes consecutive frames.
+        self.segmentation = segmentation
+        self.last_mask = None
         self.pose = mp.solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
-                                           smooth_landmarks=smooth_landmarks, enable_segmentation=False)
+                                           smooth_landmarks=smooth_landmarks, enable_segmentation=segmentation,
+                                           smooth_segmentation=segmentation and smooth_landmarks)
 
     def detect(self, image):
-        """The Skeleton found in a BGR image, or None when there is no person."""
+        """The Skeleton found in a BGR image, or None when there is no person (see also `last_mask`)."""
         results = self.pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        self.last_mask = None
         if results.pose_landmarks is None:
             return None
+        if self.segmentation and results.segmentation_mask is not None:
+            # A copy: MediaPipe's array is a view of its own buffer, which the next image may reuse.
+            self.last_mask = np.array(results.segmentation_mask, dtype=np.float32)
         lm = results.pose_landmarks.landmark
         landmarks = np.array([(p.x, p.y, p.z) for p in lm], dtype=np.float32)
         visibility = np.array([p.visibility for p in lm], dtype=np.float32)

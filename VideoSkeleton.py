@@ -2,20 +2,31 @@
 
     python VideoSkeleton.py my_dance.mp4 [--mod-frame 10] [--size 128] [--out DIR] [--force]
 
-writes `data/my_dance/` (see docs/DESIGN.md, "A prepared dataset"):
+writes `data/my_dance/` (see docs/DESIGN.md, "A prepared dataset" and "The scene"):
     images/imageN.jpg   the crop of video frame N, size x size pixels
+    masks/imageN.png    the person's mask in that crop (MediaPipe's segmentation), 0-255
+    background.png      the background plate: the scene without the person, at the video's
+                        resolution (only for a still camera)
     landmarks.npz       landmarks (K, 33, 3) in crop coordinates, image (K,), frame (K,),
-                        visibility (K, 33), the settings used and the crop boxes
+                        visibility (K, 33), the crop boxes (K, 4), the frame size and the settings used
 
 In Python:
     vs = VideoSkeleton("my_dance.mp4")       # prepares, or loads when already prepared
     vs = VideoSkeleton("data/my_dance")      # loads a prepared directory
     vs.skeCount(), vs.ske[i], vs.im[i], vs.readImage(i)
+    vs.readMask(i), vs.has_plate, vs.plate, vs.plate_crop(box, size), vs.typical_box()
 
 How the crops are made: the pose is detected on the full frame (MediaPipe in
 tracking mode), then every kept frame is cropped to a square centred on the
 person. The square has one side for the whole video (the person's tallest
 extent plus a margin), so the person keeps the same size from frame to frame.
+The person's mask is cut with the same square.
+
+How the plate is made: per pixel, the median of up to PLATE_FRAMES frames spread over
+the video, counting in each only the pixels clear of the person (their mask, grown by a
+margin that leaves out their blurred edge and shadow); inpainted where the person stood in
+all of them. It is kept only when it fits the frames away from the person: a moving camera
+gets no plate, and its dataset is what it was before the scene.
 """
 import argparse
 import copy
@@ -27,12 +38,13 @@ import shutil
 import tempfile
 import threading
 import time
+import zlib
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from DanceUtils import (DATA_DIR, DanceError, check_output_folder, has_display, run_cli, shown)
+from DanceUtils import (DATA_DIR, DanceError, check_output_folder, has_display, run_cli, shown, write_image)
 from Skeleton import PoseDetector, Skeleton, reduced_joints
 from VideoReader import VideoReader
 
@@ -45,11 +57,22 @@ CROP_MARGIN = 1.3     # crop side = CROP_MARGIN x the person's extent (landmarks
 EXTENT_PERCENTILE = 95  # the person's extent over the video, robust to a few bad detections
 FORMAT_VERSION = 1
 LANDMARKS_FILE = "landmarks.npz"
+PLATE_FILE = "background.png"
 # Everything a prepared dataset folder may hold. A folder holding anything else is not one of
 # ours, and is never replaced.
-DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", "background.png"}
+DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", PLATE_FILE}
 # Pass 1 keeps the frames to crop in memory up to this size, sparing pass 2 a second decoding of the video.
 KEEP_FRAMES_BYTES = 1 << 30
+
+# The background plate (see the module's docstring).
+PLATE_FRAMES = 50            # the median is taken over at most this many frames, spread over the video...
+PLATE_FRAMES_BYTES = 400 << 20   # ... and at most this much memory of frames (fewer frames for a 4K video)
+PLATE_MIN_FRAMES = 3         # with fewer, how well the plate fits would mean nothing
+PLATE_MARGIN = 0.03          # the person's mask grows by this share of the crop side: their blurred edge, shadow
+PLATE_MAX_ERROR = 7.0        # grey levels, as measured: still cameras fit their frames within 0.3-4 (the
+                             # sample 0.5, physio_squat 0.8, afrobeat 3.9); a camera that pans after the dancer
+                             # (course_taichi2) 9.8, a shot change (course_karate1) 8.8, the sample shaken 12-16
+PLATE_STRIP_VALUES = 4 << 20     # the median works on strips of rows of about this many values (memory)
 
 
 def dataset_dir_for(video_path):
@@ -117,6 +140,10 @@ class VideoSkeleton:
 
     ske[i]: the Skeleton of item i, in crop coordinates; im[i]: its image path;
     frame[i]: its frame number in the video; landmarks: all skeletons as one (K, 33, 3) array.
+    The scene, where the dataset has it (None or False for the course's taichi1 and datasets
+    prepared before): masks[i] (its mask's path, readMask(i)); crop_boxes[i] (x0, y0, side,
+    side of its crop in the frame's pixels); frame_size (width, height); has_plate and plate
+    (the background plate, one per dataset, never an item).
     """
 
     def __init__(self, filename, forceCompute=False, modFrame=MOD_FRAME, size=IMAGE_SIZE,
@@ -138,7 +165,11 @@ class VideoSkeleton:
         wanted = preparation_settings(filename, modFrame, size)
         if not forceCompute and is_prepared_dataset(directory):
             try:
-                if read_settings(directory) == wanted:
+                stored = read_settings(directory)
+                # A dataset prepared before the scene (no masks, no plate) is prepared again; its
+                # skeletons come out the same (MediaPipe's landmarks do not change with the
+                # segmentation), so the models trained on it stay valid.
+                if {key: stored.get(key) for key in wanted} == wanted and "has_plate" in stored:
                     self._load(directory)
                     self.reused = True
                     return
@@ -160,7 +191,9 @@ class VideoSkeleton:
                 raise DanceError(f"{path}: missing the array '{key}'")
         self.landmarks = arrays["landmarks"].astype(np.float32)
         count = len(self.landmarks)
-        if self.landmarks.shape[1:] != (33, 3) or len(arrays["image"]) != count or len(arrays["frame"]) != count:
+        boxes = arrays.get("crop_boxes")
+        if (self.landmarks.shape[1:] != (33, 3) or len(arrays["image"]) != count or len(arrays["frame"]) != count
+                or (boxes is not None and boxes.shape != (count, 4))):
             raise DanceError(f"{path}: arrays of inconsistent shapes")
         if count == 0:
             raise DanceError(f"{path}: the dataset is empty")
@@ -173,6 +206,20 @@ class VideoSkeleton:
         self.image_size = self.readImage(0).shape[0]
         self.fps = self.settings.get("fps", 25.0) / self.settings.get("mod_frame", 1)
         self.reused = False
+        # The scene. Datasets without it (the course's taichi1, those prepared before) have no
+        # masks and no plate, and may lack the boxes and the frame size: None.
+        self.crop_boxes = boxes.astype(np.int64) if boxes is not None else None
+        if "frame_size" in arrays:
+            self.frame_size = tuple(int(v) for v in arrays["frame_size"])
+        elif self.settings.get("video_width") and self.settings.get("video_height"):
+            self.frame_size = (int(self.settings["video_width"]), int(self.settings["video_height"]))
+        else:
+            self.frame_size = None
+        self.masks = None
+        if os.path.isdir(os.path.join(directory, "masks")):
+            self.masks = np.array([os.path.join(directory, "masks", mask_name(name)) for name in arrays["image"]])
+        self.has_plate = bool(self.settings.get("has_plate", False))
+        self._plate = None   # read when first asked for
 
     # ------------------------------------------------------------------ the course's API
     def skeCount(self):
@@ -196,23 +243,70 @@ class VideoSkeleton:
 
     def readImage(self, idx):
         """The crop of item idx as a BGR uint8 image."""
-        image = cv2.imread(self.im[idx])
+        image = cv2.imread(self.im[idx]) if os.path.isfile(self.im[idx]) else None   # no OpenCV warning
         if image is None:
             raise DanceError(f"{self.im[idx]}: missing or unreadable image of the dataset; "
                              f"prepare it again with: {self.prepare_again_command()}")
         return image
+
+    def readMask(self, idx):
+        """The person's mask in the crop of item idx: uint8 (size, size), 255 on the person; None
+        when the dataset has no masks."""
+        if self.masks is None:
+            return None
+        mask = cv2.imread(self.masks[idx], cv2.IMREAD_GRAYSCALE) if os.path.isfile(self.masks[idx]) else None
+        if mask is None:
+            raise DanceError(f"{self.masks[idx]}: missing or unreadable mask of the dataset; "
+                             f"prepare it again with: {self.prepare_again_command()}")
+        return mask
+
+    @property
+    def plate(self):
+        """The background plate: BGR uint8 at the video's resolution, or None without one. Read once."""
+        if not self.has_plate:
+            return None
+        if self._plate is None:
+            path = os.path.join(self.directory, PLATE_FILE)
+            self._plate = cv2.imread(path) if os.path.isfile(path) else None   # no OpenCV warning
+            if self._plate is None:
+                raise DanceError(f"{path}: missing or unreadable background plate of the dataset; "
+                                 f"prepare it again with: {self.prepare_again_command()}")
+        return self._plate
+
+    def plate_crop(self, box, size):
+        """The plate's square `box` (x0, y0, side[, side]: frame pixels) resized to size x size, cut as the
+        crops are (the frame's border pixels repeated outside it); None without a plate."""
+        if not self.has_plate:
+            return None
+        x0, y0, side = (int(round(float(v))) for v in box[:3])
+        return crop_square(self.plate, (x0, y0), side, int(size))
+
+    def typical_box(self):
+        """The crop box (x0, y0, side, side) centred on the median of the crops' centres: where the
+        person usually stands, for a pose given without a box. None without crop boxes."""
+        if self.crop_boxes is None:
+            return None
+        side = int(np.median(self.crop_boxes[:, 2]))
+        centre = np.median(self.crop_boxes[:, :2] + self.crop_boxes[:, 2:] / 2, axis=0)
+        x0, y0 = (int(round(v)) for v in centre - side / 2)
+        return x0, y0, side, side
 
     def reduced(self):
         """All skeletons in the reduced form: float32 array (K, 26)."""
         return reduced_joints(self.landmarks).reshape(len(self), -1)
 
     def subset(self, indices):
-        """A VideoSkeleton of only the items `indices` (same directory), e.g. a training split."""
+        """A VideoSkeleton of only the items `indices` (same directory), e.g. a training split.
+        The plate is the dataset's, shared."""
         part = copy.copy(self)
         indices = np.asarray(indices, dtype=np.int64)
         part.landmarks, part.visibility = self.landmarks[indices], self.visibility[indices]
         part.frame, part.im = self.frame[indices], self.im[indices]
         part.ske = [self.ske[i] for i in indices]
+        if self.masks is not None:
+            part.masks = self.masks[indices]
+        if self.crop_boxes is not None:
+            part.crop_boxes = self.crop_boxes[indices]
         return part
 
     def draw(self, delay_ms=40):
@@ -256,16 +350,20 @@ def parse_settings(path, stored):
 
 
 def read_settings(directory):
+    """The settings recorded in a prepared dataset's landmarks file (a dict)."""
     path = os.path.join(directory, LANDMARKS_FILE)
     try:
         with np.load(path, allow_pickle=False) as data:
-            stored = parse_settings(path, data["settings"] if "settings" in data.files else None)
+            return parse_settings(path, data["settings"] if "settings" in data.files else None)
     except DanceError:
         raise
     except Exception:
         raise DanceError(f"{path}: not a readable landmarks file") from None
-    keys = ("version", "video", "video_bytes", "video_mtime_ns", "mod_frame", "size")
-    return {k: stored.get(k) for k in keys}
+
+
+def mask_name(image_name):
+    """The file name of an image's mask under masks/: imageN.jpg -> imageN.png (lossless)."""
+    return os.path.splitext(str(image_name))[0] + ".png"
 
 
 def crop_square(frame, corner, side, out_size):
@@ -340,16 +438,19 @@ def prefetch(iterable, depth=4):
         thread.join()
 
 
-def detect_poses(video_path, mod_frame, progress=True, keep=None):
+def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None):
     """Pass 1: the pose of every kept frame, detected on the full frame.
 
     Returns (frames, landmarks (K, 33, 3) in frame fractions, visibility (K, 33), frames_read, reader info).
     keep: an optional dict that receives {frame number: frame} for the frames with a person,
     when they all fit in KEEP_FRAMES_BYTES (it is left empty when they do not).
+    masks: an optional list that receives the person's mask of each frame with a person, packed
+    (see pack_mask); MediaPipe's segmentation runs only then (it costs time).
     """
     reader = VideoReader(video_path)
     # Tracking mode follows the person; its landmark smoothing assumes consecutive frames.
-    detector = PoseDetector(static_image_mode=False, smooth_landmarks=(mod_frame == 1))
+    detector = PoseDetector(static_image_mode=False, smooth_landmarks=(mod_frame == 1),
+                            segmentation=masks is not None)
     frames, landmarks, visibility = [], [], []
     kept_bytes = 0
     total = reader.getTotalFrames()
@@ -362,6 +463,8 @@ def detect_poses(video_path, mod_frame, progress=True, keep=None):
                 frames.append(index)
                 landmarks.append(found.landmarks)
                 visibility.append(found.visibility)
+                if masks is not None:
+                    masks.append(pack_mask(detector.last_mask))
                 if keep is not None and kept_bytes <= KEEP_FRAMES_BYTES:
                     kept_bytes += frame.nbytes
                     if kept_bytes <= KEEP_FRAMES_BYTES:
@@ -378,6 +481,92 @@ def detect_poses(video_path, mod_frame, progress=True, keep=None):
     info = {"fps": reader.fps, "width": reader.width, "height": reader.height, "frames_expected": total}
     return (np.array(frames, np.int64), np.array(landmarks, np.float32).reshape(-1, 33, 3),
             np.array(visibility, np.float32).reshape(-1, 33), frames_read, info)
+
+
+def pack_mask(mask):
+    """A person mask (float 0..1, the whole frame) kept small until pass 2 knows its crop.
+
+    The crop side depends on the whole video, so pass 1 cannot cut the masks yet, and full
+    frames of masks would not fit in memory for a long video. So: 0-255, only the rectangle
+    where it is not 0, compressed (about 10 KB for a 720p frame, in 0.2 ms).
+    Returns (x, y, w, h, bytes); a frame without a mask packs as an empty one.
+    """
+    if mask is None:
+        return 0, 0, 0, 0, zlib.compress(b"")
+    mask = cv2.convertScaleAbs(mask, alpha=255)   # rounds and saturates into 0..255
+    x, y, w, h = cv2.boundingRect(mask)            # of the pixels that are not 0
+    return x, y, w, h, zlib.compress(np.ascontiguousarray(mask[y:y + h, x:x + w]).data, 1)
+
+
+def unpack_mask(packed, width, height):
+    """The packed mask (see pack_mask) as a whole frame again: uint8 (height, width), 0-255."""
+    x, y, w, h, data = packed
+    mask = np.zeros((height, width), np.uint8)
+    mask[y:y + h, x:x + w] = np.frombuffer(zlib.decompress(data), np.uint8).reshape(h, w)
+    return mask
+
+
+def person_cover(packed, width, height, margin):
+    """Where the person is in a frame: their mask above 0.5, grown by `margin` pixels so that their
+    blurred edge and shadow are left out too. uint8 (height, width), 1 on the person."""
+    cover = (unpack_mask(packed, width, height) >= 128).view(np.uint8)
+    x, y, w, h = packed[:4]
+    if w and h and margin > 0:   # only near the person's rectangle: the rest is farther than the margin
+        near = np.s_[max(y - margin, 0):y + h + margin, max(x - margin, 0):x + w + margin]
+        # Every pixel within `margin` of the person (a distance transform: 30x faster than a dilation by a disc).
+        cover[near] = cv2.distanceTransform(1 - cover[near], cv2.DIST_L2, 3) <= margin
+    return cover
+
+
+def plate_sample(count, frame_bytes):
+    """The positions (among `count` frames with a person) of the frames the plate is made of,
+    spread evenly over the video: at most PLATE_FRAMES, and PLATE_FRAMES_BYTES of frames."""
+    wanted = min(count, PLATE_FRAMES, max(1, PLATE_FRAMES_BYTES // frame_bytes))
+    return np.unique(np.round(np.linspace(0, count - 1, wanted)).astype(np.int64))
+
+
+def background_plate(frames, covers, boxes):
+    """The scene without the person, from frames of a still camera and where the person is in each.
+
+    frames: N BGR frames (H, W, 3) uint8; covers: N uint8 (H, W), 1 where the person is (person_cover);
+    boxes: the N crop boxes (x0, y0, side). Per pixel, the median of the frames where it is clear of
+    the person; inpainted (Telea) where the person covers it in all of them.
+    Returns (plate (H, W, 3) uint8, fit error): the mean absolute difference (grey levels 0-255)
+    between the frames and the plate over their clear pixels inside their crop boxes, where the
+    plate will be used. (Over the whole frame, title bands and far still corners would hide a
+    camera that pans after the dancer: course_taichi2.mp4 fits within 4.8 there, 9.8 in the boxes.)
+    """
+    height, width = frames[0].shape[:2]
+    n = len(frames)
+    plate = np.empty((height, width, 3), np.uint8)
+    nowhere = np.empty((height, width), np.uint8)     # 1 where the person covers the pixel in every frame
+    rows = max(1, PLATE_STRIP_VALUES // (width * 3 * n))   # a strip of rows at a time: memory stays small
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        # The N values of each pixel last, as int16: a covered value gets 256 added, so it sorts
+        # after every clear one, and the median of the c clear values lies at ranks (c-1)//2 and c//2.
+        values = np.stack([frame[top:bottom] for frame in frames], axis=-1, dtype=np.int16)
+        covered = np.stack([cover[top:bottom] for cover in covers], axis=-1, dtype=np.int16)
+        values += (covered << 8)[:, :, None, :]
+        values.sort(axis=-1)
+        clear = n - covered.sum(axis=-1, dtype=np.int16)
+        middle = [np.repeat(rank[:, :, None, None], 3, axis=2)
+                  for rank in ((np.maximum(clear, 1) - 1) // 2, np.minimum(clear // 2, n - 1))]
+        low, high = (np.take_along_axis(values, rank, axis=-1)[..., 0] for rank in middle)
+        plate[top:bottom] = np.minimum((low + high + 1) // 2, 255)   # (covered everywhere: inpainted below)
+        nowhere[top:bottom] = clear == 0
+    if nowhere.any():
+        plate = cv2.inpaint(plate, nowhere, 3, cv2.INPAINT_TELEA)
+
+    total, count = 0.0, 0
+    for frame, cover, (x0, y0, side) in zip(frames, covers, boxes):
+        inside = np.s_[max(y0, 0):min(y0 + side, height), max(x0, 0):min(x0 + side, width)]
+        clear = 1 - cover[inside]
+        pixels = cv2.countNonZero(clear)
+        if pixels:
+            total += np.mean(cv2.mean(cv2.absdiff(frame[inside], plate[inside]), mask=clear)[:3]) * pixels
+            count += pixels
+    return plate, (total / count if count else 255.0)   # no background seen at all: nothing fits
 
 
 def crop_side(landmarks, width, height):
@@ -408,7 +597,9 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
     check_dataset_folder(directory, video_path)   # before any work: a user's folder is never replaced
     remove_leftovers(directory)
     kept = {}  # the frames to crop, when pass 1 could keep them all in memory
-    frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress, keep=kept)
+    masks = []  # the person's mask of each frame with a person, packed until its crop is known
+    frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress, keep=kept,
+                                                                    masks=masks)
     tried = len(range(0, frames_read, mod_frame))
     if len(frames) == 0:
         raise DanceError(f"{video_path}: no person found in any of the {tried} frames examined")
@@ -421,11 +612,16 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
     os.chmod(work, 0o755)  # mkdtemp makes an owner-only folder; a dataset is meant to be shared
     try:
         os.makedirs(os.path.join(work, "images"))
+        os.makedirs(os.path.join(work, "masks"))
         crop_landmarks, corners = to_crop_coordinates(landmarks, width, height, side)
         names = [f"image{i}.jpg" for i in frames]
         in_memory = len(kept) == len(frames)
         reader = None if in_memory else VideoReader(video_path)
         position = 0
+        # The plate's frames are set aside as the crops go by: no third decoding of the video.
+        plate_positions = set(plate_sample(len(frames), width * height * 3).tolist())
+        plate_frames, plate_covers, plate_boxes = [], [], []
+        margin = max(1, int(round(PLATE_MARGIN * side)))
         for k, frame_index in enumerate(tqdm(frames, desc="cropping", unit="frame", disable=not progress, leave=False)):
             if in_memory:
                 frame = kept.pop(frame_index)
@@ -438,15 +634,39 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
             image_path = os.path.join(work, "images", names[k])
             if not cv2.imwrite(image_path, crop_square(frame, corners[k], side, size)):
                 raise DanceError(f"{image_path}: could not write the image (is the disk full?)")
+            # The mask is cut exactly as the image: same square, its border pixels repeated likewise.
+            mask_path = os.path.join(work, "masks", mask_name(names[k]))
+            if not cv2.imwrite(mask_path, crop_square(unpack_mask(masks[k], width, height), corners[k], side, size)):
+                raise DanceError(f"{mask_path}: could not write the mask (is the disk full?)")
+            if k in plate_positions:
+                plate_frames.append(frame)
+                plate_covers.append(person_cover(masks[k], width, height, margin))
+                plate_boxes.append((int(corners[k][0]), int(corners[k][1]), side))
         if reader is not None:
             reader.release()
 
+        plate, plate_error = None, None
+        if len(plate_frames) >= PLATE_MIN_FRAMES:
+            plate, plate_error = background_plate(plate_frames, plate_covers, plate_boxes)
+            if plate_error > PLATE_MAX_ERROR:   # the background changes: the camera moves (or the light)
+                print(f"{shown(video_path)}: the camera moves (the background changes by {plate_error:.1f} grey "
+                      f"levels): no background plate; the networks will draw the whole crop")
+                plate = None
+        else:
+            print(f"{shown(video_path)}: only {len(frames)} frames with a person, too few to tell the background "
+                  f"from them: no background plate; the networks will draw the whole crop")
+        del plate_frames, plate_covers   # memory
+        if plate is not None:
+            write_image(os.path.join(work, PLATE_FILE), plate)
+
         settings = preparation_settings(video_path, mod_frame, size)
         settings.update(fps=info["fps"], video_width=width, video_height=height, frames_read=frames_read,
-                        frames_expected=info["frames_expected"])
+                        frames_expected=info["frames_expected"], has_plate=plate is not None,
+                        plate_error=None if plate_error is None else round(float(plate_error), 3))
         boxes = np.column_stack([corners, np.full((len(frames), 2), side)]).astype(np.int32)  # x0, y0, w, h
         np.savez(os.path.join(work, LANDMARKS_FILE), landmarks=crop_landmarks, image=np.array(names),
-                 frame=frames, visibility=visibility, crop_boxes=boxes, settings=np.array(json.dumps(settings)))
+                 frame=frames, visibility=visibility, crop_boxes=boxes,
+                 frame_size=np.array([width, height], np.int32), settings=np.array(json.dumps(settings)))
         replace_directory(work, directory)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

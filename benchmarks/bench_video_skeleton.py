@@ -4,11 +4,14 @@
 
 For each modFrame:
 - "prepare": VideoSkeleton(video, forceCompute=True, modFrame=N) into a temporary folder,
-  the whole preparation (decoding, detection, cropping, JPEG writing, saving).
+  the whole preparation (decoding, detection with the person's mask, cropping, JPEG and mask
+  writing, the background plate, saving).
 - "detect": MediaPipe alone, as the preparation runs it (PoseDetector in tracking mode, the
-  same smoothing), on the same kept frames already decoded in memory: only detect() is timed.
-- "overhead" = prepare - detect: decoding, cropping, writing and the second decoding pass
-  (when there is one: "passes"), as a share of prepare. The target is under 25 %.
+  same smoothing, with its segmentation), on the same kept frames already decoded in memory:
+  only detect() is timed.
+- "no seg": the same without the segmentation, for what the masks cost MediaPipe ("seg +").
+- "overhead" = prepare - detect: decoding, cropping, writing, the plate and the second decoding
+  pass (when there is one: "passes"), as a share of prepare. The target is under 25 %.
 - "outside detect()": prepare minus the time its own detector spent in detect(), in the same run:
   the work the preparation adds on its main thread (cropping, writing, a second decoding pass).
   The decoding done ahead in the background thread is not in it: when no core is free it
@@ -63,9 +66,9 @@ def kept_frames(video, mod_frame, chunk_bytes=CHUNK_BYTES):
         yield chunk
 
 
-def time_detection(video, mod_frame):
+def time_detection(video, mod_frame, segmentation=True):
     """(seconds spent in detect() only, frames examined, frames with a person)."""
-    detector = PoseDetector(static_image_mode=False, smooth_landmarks=(mod_frame == 1))
+    detector = PoseDetector(static_image_mode=False, smooth_landmarks=(mod_frame == 1), segmentation=segmentation)
     seconds, examined, found = 0.0, 0, 0
     for chunk in kept_frames(video, mod_frame):   # decoded before the clock starts
         start = time.perf_counter()
@@ -134,36 +137,42 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_video_skeleton-") as work:
         for mod in args.mod_frames:
-            prepare, detect, inside = [], [], []
+            prepare, detect, inside, bare = [], [], [], []
             for _ in range(args.repeats):
                 seconds, in_detect, vs = time_preparation(args.video, mod, work)
                 prepare.append(seconds)
                 inside.append(seconds - in_detect)
                 detect_seconds, examined, found = time_detection(args.video, mod)
                 detect.append(detect_seconds)
+                bare.append(time_detection(args.video, mod, segmentation=False)[0])
             decode = min(time_decoding(args.video, mod) for _ in range(args.repeats))
             frames_read = vs.settings["frames_read"]
             in_memory = vs.skeCount() * width * height * 3 <= KEEP_FRAMES_BYTES
             rows.append(dict(mod=mod, passes=1 if in_memory else 2, read=frames_read, examined=examined, kept=vs.skeCount(), found=found,
-                             prepare=min(prepare), detect=min(detect), decode=decode,
+                             prepare=min(prepare), detect=min(detect), bare=min(bare), decode=decode,
                              outside=min(inside), outside_share=min(o / p for o, p in zip(inside, prepare))))
             print(f"  modFrame {mod}: prepare {sorted(round(s, 2) for s in prepare)} s, "
-                  f"detect {sorted(round(s, 2) for s in detect)} s, decode {decode:.2f} s", flush=True)
+                  f"detect {sorted(round(s, 2) for s in detect)} s, without segmentation "
+                  f"{sorted(round(s, 2) for s in bare)} s, decode {decode:.2f} s; background plate: "
+                  f"{'yes' if vs.has_plate else 'no'} (fit {vs.settings.get('plate_error')} grey levels)",
+                  flush=True)
 
     print()
     header = (f"{'modFrame':>8} {'read':>5} {'examined':>8} {'kept':>5} {'passes':>6} | {'prepare s':>9} {'video fr/s':>10} "
-              f"{'examined/s':>10} | {'detect s':>8} {'examined/s':>10} | {'decode s':>8} | {'overhead s':>10} "
-              f"{'overhead':>8} | {'outside detect() s':>18} {'share':>6}")
+              f"{'examined/s':>10} | {'detect s':>8} {'examined/s':>10} {'no seg s':>8} {'seg +':>6} | "
+              f"{'decode s':>8} | {'overhead s':>10} {'overhead':>8} | {'outside detect() s':>18} {'share':>6}")
     print(header)
     print("-" * len(header))
     for r in rows:
         overhead = r["prepare"] - r["detect"]
         print(f"{r['mod']:>8} {r['read']:>5} {r['examined']:>8} {r['kept']:>5} {r['passes']:>6} | {r['prepare']:>9.2f} "
               f"{r['read'] / r['prepare']:>10.1f} {r['examined'] / r['prepare']:>10.1f} | {r['detect']:>8.2f} "
-              f"{r['examined'] / r['detect']:>10.1f} | {r['decode']:>8.2f} | {overhead:>10.2f} "
+              f"{r['examined'] / r['detect']:>10.1f} {r['bare']:>8.2f} {100 * (r['detect'] / r['bare'] - 1):>5.0f}% | "
+              f"{r['decode']:>8.2f} | {overhead:>10.2f} "
               f"{100 * overhead / r['prepare']:>7.1f}% | {r['outside']:>18.2f} {100 * r['outside_share']:>5.1f}%")
     print()
-    print("prepare: the whole preparation; detect: MediaPipe's detect() alone on the same frames, decoded beforehand;")
+    print("prepare: the whole preparation; detect: MediaPipe's detect() alone (with segmentation, as the preparation")
+    print("runs it) on the same frames, decoded beforehand; no seg: the same without segmentation, seg +: what it adds;")
     print("passes: decoding passes over the video in the preparation (2 when the frames to crop exceed "
           f"{KEEP_FRAMES_BYTES / 2**20:.0f} MiB);")
     print("decode: one pass decoding the video as pass 1 does; overhead = prepare - detect (target: under 25 %).")

@@ -1,0 +1,175 @@
+"""The scene: networks that draw the person over the background plate, the whole frame as output,
+and the measures that score the person apart. On the project's synthetic sample (a still camera)."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import DanceSample
+from DanceEval import grid_energy, image_scores
+from DanceScene import Scene, border_fade, full_frame
+from GenGAN import GenGAN
+from GenNearest import GenNearest
+from GenVanilla import GenNNSkeImToImage, GenVanillaNN, build_generator, composite
+from VideoSkeleton import VideoSkeleton
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def scene_sample(tmp_path_factory):
+    """The synthetic sample (still camera) prepared at 64 px with masks and a background plate."""
+    folder = tmp_path_factory.mktemp("scene")
+    paths = DanceSample.make_sample(str(folder / "videos"), seconds=3.0, width=320, height=240)
+    target = VideoSkeleton(paths["target_video"], modFrame=2, size=SIZE, out_dir=str(folder / "target"),
+                           progress=False)
+    assert target.has_plate, "the synthetic sample is filmed with a still camera: it must get a plate"
+    return {"folder": folder, "target": target, "source": paths["source_video"], "videos": paths}
+
+
+def test_composite_is_the_background_where_the_opacity_is_0_and_the_person_where_it_is_1():
+    torch.manual_seed(0)
+    colours, background = torch.rand(2, 3, 8, 8) * 2 - 1, torch.rand(2, 3, 8, 8) * 2 - 1
+    transparent = torch.cat([colours, -torch.ones(2, 1, 8, 8)], dim=1)
+    opaque = torch.cat([colours, torch.ones(2, 1, 8, 8)], dim=1)
+    image, alpha = composite(transparent, background)
+    assert torch.equal(image, background) and torch.all(alpha == 0)
+    image, alpha = composite(opaque, background)
+    assert torch.allclose(image, colours) and torch.all(alpha == 1)
+
+
+def test_the_unet_upsamples_without_transposed_convolutions_and_old_files_keep_theirs():
+    new = GenNNSkeImToImage(SIZE, 8, in_channels=6, out_channels=4)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in new.modules())
+    assert new(torch.zeros(1, 6, SIZE, SIZE)).shape == (1, 4, SIZE, SIZE)
+    old = build_generator({"opt": 2, "image_size": SIZE, "ngf": 8})   # a model file of before: no such keys
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in old.modules())
+    assert old(torch.zeros(1, 3, SIZE, SIZE)).shape == (1, 3, SIZE, SIZE)
+
+
+def test_the_grid_measure_sees_a_checkerboard():
+    rng = np.random.default_rng(0)
+    smooth = cv2.GaussianBlur(rng.integers(0, 255, (64, 64, 3)).astype(np.uint8), (9, 9), 3)
+    checker = (np.indices((64, 64)).sum(axis=0) % 2 * 16)[..., None].astype(np.int16)
+    gridded = np.clip(smooth.astype(np.int16) + checker, 0, 255).astype(np.uint8)
+    assert grid_energy([gridded]) > 5 * grid_energy([smooth])
+    scores = image_scores([smooth, smooth], [smooth, smooth])
+    assert scores["grid"] == pytest.approx(1.0)
+    assert image_scores([gridded, gridded], [smooth, smooth])["grid"] > 5
+
+
+def test_person_scores_look_only_inside_the_mask():
+    real = np.full((32, 32, 3), 100, np.uint8)
+    fake = real.copy()
+    fake[:, 16:] = 0                       # wrong only on the right half
+    left = np.zeros((32, 32), bool)
+    left[:, :12] = True                    # the person stands on the left
+    scores = image_scores([fake, fake], [real, real], [left, left])
+    assert scores["psnr_person"] > 60 and scores["ssim_person"] > 0.95   # SSIM windows near the edge see the right half
+    assert scores["psnr"] < 20
+
+
+def test_paste_keeps_the_plate_where_the_opacity_is_0_and_shows_no_border(scene_sample):
+    target = scene_sample["target"]
+    scene = Scene(target)
+    plate = target.plate
+    box = target.crop_boxes[len(target) // 2]
+    person = np.zeros((SIZE, SIZE, 3), np.uint8)
+    assert np.array_equal(scene.paste(person, np.zeros((SIZE, SIZE), np.float32), box), plate)
+    frame = scene.paste(person, np.ones((SIZE, SIZE), np.float32), box)   # an opaque black square
+    assert frame.shape == plate.shape
+    x0, y0, side = (int(v) for v in box[:3])
+    inside = (slice(max(y0, 0), y0 + side), slice(max(x0, 0), x0 + side))
+    assert frame[inside].mean() < plate[inside].mean()             # the square is there...
+    ring = border_fade(side) < 0.05                                 # ...but fades out at the box's border
+    region = ring[max(0, -y0):max(0, -y0) + frame[inside].shape[0], max(0, -x0):max(0, -x0) + frame[inside].shape[1]]
+    assert np.abs(frame[inside][region].astype(int) - plate[inside][region]).max() <= 13
+    h, w = plate.shape[:2]                                          # a box half outside the frame
+    edge = scene.paste(person, np.ones((SIZE, SIZE), np.float32), np.array([w - side // 2, -side // 2, side, side]))
+    assert edge.shape == plate.shape and edge[: side // 4, -side // 4:].mean() < plate[: side // 4, -side // 4:].mean()
+
+
+def test_full_frame_landmarks_undo_the_crop(scene_sample):
+    target = scene_sample["target"]
+    scene = Scene(target)
+    pose = full_frame(target.landmarks, target.crop_boxes)[3]
+    box = target.crop_boxes[3]
+    assert np.allclose(scene.crop_skeleton(pose, box).landmarks[:, :2], target.landmarks[3][:, :2], atol=1e-4)
+
+
+def test_networks_over_the_plate_train_and_draw_the_plate_where_transparent(scene_sample):
+    target = scene_sample["target"]
+    torch.manual_seed(0)
+    gen = GenGAN(target, image_size=SIZE, device="cpu", ngf=8, ndf=8,
+                 model_dir=str(scene_sample["folder"] / "models"))
+    assert gen.plate and gen.settings()["plate"] and gen.settings()["upsample"] == "resize"
+    history = gen.train(1, batch_size=8, progress=False)
+    assert "mask" in history[-1] and np.isfinite(history[-1]["mask"])
+    box = target.crop_boxes[0]
+    person, alpha, background = gen.generate_layers(target.ske[0], box)
+    assert person.shape == background.shape == (SIZE, SIZE, 3) and alpha.shape == (SIZE, SIZE)
+    assert 0 <= alpha.min() and alpha.max() <= 1
+    assert np.array_equal(background, target.plate_crop(box, SIZE))
+    loaded = GenGAN(target, loadFromFile=True, device="cpu", model_dir=str(scene_sample["folder"] / "models"))
+    assert loaded.plate and np.array_equal(loaded.generate(target.ske[0], box=box), gen.generate(target.ske[0], box=box))
+    flat = GenVanillaNN(target, optSkeOrImage=1, image_size=SIZE, device="cpu", ngf=8, plate=False,
+                        model_dir=str(scene_sample["folder"] / "models_noplate"))
+    assert not flat.plate and flat.generate_layers(target.ske[0])[1] is None
+
+
+def test_nearest_puts_its_person_over_the_plate(scene_sample):
+    target = scene_sample["target"]
+    gen = GenNearest(target)
+    assert gen.plate
+    box = target.crop_boxes[5]
+    person, alpha, background = gen.generate_layers(target.ske[5], box)
+    assert np.array_equal(person, target.readImage(5)) and np.array_equal(background, target.plate_crop(box, SIZE))
+    assert alpha.max() > 0.9 and alpha.min() < 0.1          # the person, and room around them
+    assert not GenNearest(target, plate=False).plate
+
+
+def test_the_demo_writes_the_targets_whole_scene(scene_sample, run_cli):
+    target, out = scene_sample["target"], scene_sample["folder"] / "scene.mp4"
+    code, stdout, stderr = run_cli("DanceDemo.py", "--source", scene_sample["source"], "--data", target.directory,
+                                   "--view", "scene", "--out", out)
+    assert code == 0, stderr
+    video = cv2.VideoCapture(str(out))
+    ok, frame = video.read()
+    assert ok
+    width, height = target.frame_size
+    assert frame.shape[0] == height and frame.shape[1] > width   # the source panel, then the target's frame
+    scene_part = frame[:, -width:]
+    assert np.abs(scene_part.astype(int) - target.plate).mean() < 25   # mostly the room itself
+    code, _, stderr = run_cli("DanceDemo.py", "--source", scene_sample["source"], "--data", target.directory,
+                              "--view", "crop", "--out", scene_sample["folder"] / "crop.mp4")
+    assert code == 0, stderr
+
+
+def test_scene_is_refused_for_a_dataset_without_plate(tmp_path, scene_sample, run_cli, stderr_lines):
+    moved = tmp_path / "nodata"
+    import shutil
+    shutil.copytree(scene_sample["target"].directory, moved)
+    (moved / "background.png").unlink()
+    with np.load(moved / "landmarks.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    settings = json.loads(str(arrays["settings"]))
+    settings["has_plate"] = False
+    arrays["settings"] = np.array(json.dumps(settings))
+    np.savez(moved / "landmarks.npz", **arrays)
+    code, _, stderr = run_cli("DanceDemo.py", "--source", scene_sample["source"], "--data", moved,
+                              "--view", "scene", "--out", tmp_path / "x.mp4")
+    lines = stderr_lines(stderr)
+    assert code == 2 and len(lines) == 1 and "no background plate" in lines[0] and "--view crop" in lines[0]
+
+
+def test_eval_scores_every_generator_with_and_without_the_plate(scene_sample, run_cli, tmp_path):
+    code, _, stderr = run_cli("DanceEval.py", "--data", scene_sample["target"].directory, "--quick",
+                              "--gens", "nearest,gan", "--out", tmp_path / "eval")
+    assert code == 0, stderr
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert set(report["generators"]) == {"nearest", "gan", "nearest_noplate", "gan_noplate"}
+    for scores in report["generators"].values():
+        assert {"ssim_person", "psnr_person", "grid"} <= set(scores)
+        assert 0 < scores["ssim_person"] <= 1
