@@ -4,21 +4,20 @@
 
 KIND: vanilla_ske | vanilla_image | gan. Each process writes OUT_DIR/rank<R>_of_<N>.pt holding
 its generator's (and discriminator's) state_dict after training, and start<R>_of_<N>.pt
-before, so the test can compare the processes.
+before, so the test can compare the processes. The project's modules are found on PYTHONPATH,
+which the test's torchrun fixture sets to the repository root.
 """
 import os
 import sys
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import torch.distributed as dist  # noqa: E402
-
-from GenGAN import GenGAN  # noqa: E402
-from DanceTrain import start_distributed, stop_distributed  # noqa: E402
-from GenVanilla import GenVanillaNN  # noqa: E402
-from VideoSkeleton import VideoSkeleton  # noqa: E402
+from DanceTrain import start_distributed, stop_distributed
+from GenGAN import GenGAN
+from GenVanilla import GenVanillaNN
+from VideoSkeleton import VideoSkeleton
 
 
 def main(data, out, kind, gan_loss="lsgan"):

@@ -1,5 +1,6 @@
 """DanceDemo: pose normalisation, smoothing, the built-in sample, the headless video, a real window, bad input."""
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, visible_stderr_lines
+from DanceDemo import message_panel, put_text, source_cache_path
 from Skeleton import reduced_joints
 from SkeletonSequence import OneEuroFilter, PoseNormalizer, body_anchor, body_height, jitter, smooth_sequence
 
@@ -83,134 +84,201 @@ def test_one_euro_filter_reduces_jitter_and_keeps_a_still_pose_still():
 
 
 # ---------------------------------------------------------------------- the sample and the demo
+DEMO = Path(__file__).resolve().parents[1] / "DanceDemo.py"
+NAMES = ("nearest", "vanilla_ske", "vanilla_image", "gan")   # the generators, keys 1-4 in the window
+
+
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The built-in synthetic sample (short) and its target prepared with VideoSkeleton."""
-    import DanceSample
-    from VideoSkeleton import VideoSkeleton
-    folder = tmp_path_factory.mktemp("sample")
-    paths = DanceSample.make_sample(str(folder / "videos"), seconds=2.0)
-    target = VideoSkeleton(paths["target_video"], modFrame=1, out_dir=str(folder / "sample_target"), progress=False)
-    return {"folder": folder, "source": paths["source_video"], "target": target}
+def sample(sample_videos, sample_dataset):
+    """The run's synthetic sample: its source video and its target prepared (every frame, 64 px)."""
+    return {"source": str(sample_videos.source), "frames": sample_videos.frames, "target": sample_dataset}
 
 
 def test_the_sample_target_is_a_dataset_videoskeleton_loads(sample):
     from VideoSkeleton import VideoSkeleton
     loaded = VideoSkeleton(sample["target"].directory)
-    reader = cv2.VideoCapture(sample["source"])
-    frames = int(reader.get(cv2.CAP_PROP_FRAME_COUNT))
-    reader.release()
     # MediaPipe finds the synthetic dancer in (nearly) every frame.
-    assert loaded.skeCount() >= 0.9 * frames
-    assert loaded.readImage(0).shape == (128, 128, 3)
+    assert loaded.skeCount() >= 0.9 * sample["frames"]
+    assert loaded.readImage(0).shape == (64, 64, 3)
 
 
-def run_demo(cwd, *args, display=None, timeout=240):
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    if display:
-        env["DISPLAY"] = display
-    return subprocess.run([sys.executable, str(REPO / "DanceDemo.py"), *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def test_without_a_display_the_demo_writes_a_video_of_every_source_frame(sample, tmp_path):
+def test_without_a_display_the_demo_writes_a_video_of_every_source_frame(sample, tmp_path, run_demo, dance_data,
+                                                                         count_frames):
+    cache = Path(source_cache_path(sample["source"]))
+    cached_before = cache.exists()
     proc = run_demo(tmp_path, "--source", sample["source"], "--target", sample["target"].directory)
     assert proc.returncode == 0, proc.stderr
     assert "no display" in proc.stdout
-    out = Path(os.environ["DANCE_DATA"]) / "demo_sample_source_sample_target_nearest.mp4"
+    out = dance_data / "demo_sample_source_sample_target_nearest.mp4"
     assert out.is_file()
-    written, source = cv2.VideoCapture(str(out)), cv2.VideoCapture(sample["source"])
-    count = 0
-    while written.read()[0]:
-        count += 1
-    assert count == int(source.get(cv2.CAP_PROP_FRAME_COUNT))
-    # The source skeletons were cached (no pickle) and are reused on the next run.
-    from DanceDemo import source_cache_path
-    cache = Path(source_cache_path(sample["source"]))
-    assert cache.is_file() and cache.parent == Path(os.environ["DANCE_DATA"]) / "cache"
-    np.load(cache, allow_pickle=False)["landmarks"]
+    assert count_frames(out) == sample["frames"]
+    # The source skeletons were detected once and cached (no pickle) in the project's data folder...
+    assert cached_before or "skeletons of" in proc.stdout
+    assert cache.is_file() and cache.parent == dance_data / "cache"
+    with np.load(cache, allow_pickle=False) as data:
+        landmarks, found = data["landmarks"], data["found"]
+    assert landmarks.shape == (sample["frames"], 33, 3) and found.shape == (sample["frames"],)
+    assert found.mean() >= 0.9 and np.all(landmarks[found, :, :2] != 0)
+    # ... and the next run reuses them: no detection, the cache untouched.
+    stamp = cache.stat().st_mtime_ns
+    again = run_demo(tmp_path, "--source", sample["source"], "--target", sample["target"].directory,
+                     "--out", tmp_path / "again.mp4")
+    assert again.returncode == 0, again.stderr
+    assert "skeletons of" not in again.stdout and "detecting" not in again.stderr
+    assert cache.stat().st_mtime_ns == stamp
+    assert count_frames(tmp_path / "again.mp4") == sample["frames"]
 
 
-@pytest.mark.skipif(shutil.which("xvfb-run") is None or shutil.which("xdotool") is None,
-                    reason="needs xvfb-run and xdotool (apt-get install xvfb xdotool)")
-def test_a_real_window_opens_switches_generator_and_quits_on_q(sample, tmp_path):
-    display = ":97"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x900x24"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+@pytest.fixture
+def x_display():
+    """A virtual X display of its own (Xvfb on a free display number): ':N'."""
+    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+        pytest.skip("needs Xvfb and xdotool (apt-get install xvfb xauth xdotool)")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x900x24", "-nolisten", "tcp"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    number = b""
+    deadline = time.time() + 30
+    while not number.endswith(b"\n") and time.time() < deadline:
+        if select.select([read], [], [], 1.0)[0]:
+            chunk = os.read(read, 16)
+            if not chunk:
+                break
+            number += chunk
+    os.close(read)
+    if not number.strip():
+        server.kill()
+        pytest.fail("Xvfb did not start")
     try:
-        time.sleep(1.0)
-        demo = subprocess.Popen([sys.executable, str(REPO / "DanceDemo.py"), "--source", sample["source"],
-                                 "--target", sample["target"].directory], cwd=tmp_path,
-                                env=dict(os.environ, DISPLAY=display), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        env = dict(os.environ, DISPLAY=display)
-        window = ""
-        deadline = time.time() + 120
+        yield ":" + number.decode().strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def label_of(frame):
+    """The generator named in the panels' label (top left): the name whose drawing, over the label's
+    band, changes it least (drawing the text already there changes only anti-aliased edges)."""
+    band = frame[:40]
+
+    def change(name):
+        drawn = band.copy()
+        put_text(drawn, name, 24)
+        return np.abs(drawn.astype(int) - band.astype(int)).mean()
+
+    return min(NAMES, key=change)
+
+
+def test_a_real_window_switches_generator_on_its_key_and_quits_on_q(sample, x_display, tmp_path, dance_data):
+    """Key s saves the window's panels: once with nearest, then after key 2 (vanilla_ske, not trained
+    for this target); the label and the generated panel follow the switch; q quits."""
+    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+    env["DISPLAY"] = x_display
+    snapshots = dance_data / "snapshots"
+    with open(tmp_path / "stdout.txt", "w") as stdout, open(tmp_path / "stderr.txt", "w") as stderr:
+        demo = subprocess.Popen([sys.executable, str(DEMO), "--source", sample["source"],
+                                 "--target", sample["target"].directory], cwd=tmp_path, env=env,
+                                stdout=stdout, stderr=stderr)
+    try:
+        def output():
+            return (tmp_path / "stdout.txt").read_text() + (tmp_path / "stderr.txt").read_text()[-3000:]
+
+        def xdotool(*args):
+            return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=30)
+
+        window, deadline = "", time.time() + 120
         while not window and time.time() < deadline and demo.poll() is None:
             time.sleep(0.5)
-            found = subprocess.run(["xdotool", "search", "--name", "DanceDemo"], env=env, capture_output=True, text=True)
-            window = found.stdout.split()[-1] if found.stdout.split() else ""
-        assert window, f"no window appeared: {demo.communicate(timeout=5) if demo.poll() is not None else ''}"
+            found = xdotool("search", "--name", "DanceDemo").stdout.split()
+            window = found[-1] if found else ""
+        assert window, f"no window appeared: {output()}"
         time.sleep(1.0)
-        for key in ("2", "q"):
-            subprocess.run(["xdotool", "windowfocus", "--sync", window], env=env, capture_output=True)
-            subprocess.run(["xdotool", "key", "--window", window, key], env=env, capture_output=True)
-            subprocess.run(["xdotool", "key", key], env=env, capture_output=True)
-            time.sleep(1.0)
+
+        def press(key):
+            xdotool("windowfocus", "--sync", window)
+            xdotool("key", key)
+
+        def snapshot():
+            """Press s and wait for the new PNG (its name counts seconds: one second apart at least)."""
+            time.sleep(1.1)
+            known = set(snapshots.glob("*.png"))
+            press("s")
+            deadline = time.time() + 60
+            while time.time() < deadline and demo.poll() is None:
+                new = set(snapshots.glob("*.png")) - known
+                if new:
+                    image = cv2.imread(str(new.pop()))   # written atomically: complete once there
+                    assert image is not None
+                    return image
+                time.sleep(0.2)
+            pytest.fail(f"no snapshot was saved: {output()}")
+
+        before = snapshot()
+        press("2")
+        after = snapshot()
+        press("q")
         try:
-            demo.wait(timeout=20)
+            demo.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            demo.kill()
             pytest.fail("the demo did not quit on q")
-        out, err = demo.communicate()
-        assert demo.returncode == 0, err
+        assert demo.returncode == 0, output()
     finally:
-        xvfb.terminate()
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert (tmp_path / "stdout.txt").read_text().count("saved ") == 2
+
+    # The generated panel is the last one, as tall as the window and square (the sample's frames are).
+    assert before.shape == after.shape
+    side = before.shape[0]
+    blank = message_panel("", side)             # the panel shown where a generator cannot be made
+
+    def message_share(frame):
+        return np.all(frame[:, -side:] == blank, axis=2).mean()
+
+    # Before: nearest, whose panel is an image of the target.
+    assert label_of(before) == "nearest"
+    assert message_share(before) < 0.1
+    # After key 2: vanilla_ske, which has no model for this target: its message instead of an image.
+    assert label_of(after) == "vanilla_ske"
+    assert 0.8 < message_share(after) < 1.0      # the panel's colour, with a line of text
 
 
 # ---------------------------------------------------------------------- bad input
-def assert_one_clear_error(proc, *words):
-    assert proc.returncode != 0
-    lines = visible_stderr_lines(proc.stderr)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert len(lines) == 1, lines
-    for word in words:
-        assert word in lines[0], lines[0]
-
-
-def test_missing_source(sample, tmp_path):
+def test_missing_source(sample, tmp_path, run_demo, one_error):
     proc = run_demo(tmp_path, "--source", tmp_path / "nope.mp4", "--target", sample["target"].directory)
-    assert_one_clear_error(proc, "nope.mp4")
+    one_error(proc.returncode, proc.stderr, "nope.mp4")
 
 
-def test_missing_target(sample, tmp_path):
+def test_missing_target(sample, tmp_path, run_demo, one_error):
     proc = run_demo(tmp_path, "--source", sample["source"], "--target", tmp_path / "no_target")
-    assert_one_clear_error(proc, "no_target")
+    one_error(proc.returncode, proc.stderr, "no_target")
 
 
-def test_target_that_is_not_a_prepared_dataset(sample, tmp_path):
+def test_target_that_is_not_a_prepared_dataset(sample, tmp_path, run_demo, one_error):
     (tmp_path / "empty").mkdir()
     proc = run_demo(tmp_path, "--source", sample["source"], "--target", tmp_path / "empty")
-    assert_one_clear_error(proc, "empty", "not a prepared dataset")
+    one_error(proc.returncode, proc.stderr, "empty", "not a prepared dataset")
 
 
-def test_missing_and_truncated_model_files(sample, tmp_path):
-    target = tmp_path / "target"
-    shutil.copytree(sample["target"].directory, target)
+def test_missing_and_truncated_model_files(sample, sample_dataset_copy, tmp_path, run_demo, one_error):
+    target = sample_dataset_copy
+    model = f"gan_{sample['target'].image_size}.pt"
     proc = run_demo(tmp_path, "--source", sample["source"], "--target", target, "--gen", "gan")
-    assert_one_clear_error(proc, "gan_128.pt")
+    one_error(proc.returncode, proc.stderr, model)
     (target / "models").mkdir(exist_ok=True)
-    (target / "models" / "gan_128.pt").write_bytes(b"PK\x03\x04 not really a model")
+    (target / "models" / model).write_bytes(b"PK\x03\x04 not really a model")
     proc = run_demo(tmp_path, "--source", sample["source"], "--target", target, "--gen", "gan")
-    assert_one_clear_error(proc, "gan_128.pt")
+    one_error(proc.returncode, proc.stderr, model)
 
 
-def test_camera_that_cannot_be_opened(sample, tmp_path):
+def test_camera_that_cannot_be_opened(sample, tmp_path, run_demo, one_error):
     proc = run_demo(tmp_path, "--source", "57", "--target", sample["target"].directory)
-    assert_one_clear_error(proc, "57", "camera")
+    one_error(proc.returncode, proc.stderr, "57", "camera")
 
 
-def test_output_in_a_missing_folder(sample, tmp_path):
+def test_output_in_a_missing_folder(sample, tmp_path, run_demo, one_error):
     proc = run_demo(tmp_path, "--source", sample["source"], "--target", sample["target"].directory,
                     "--output", tmp_path / "missing" / "out.mp4")
-    assert_one_clear_error(proc, "out.mp4", "does not exist")
+    one_error(proc.returncode, proc.stderr, "out.mp4", "does not exist")

@@ -12,29 +12,33 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_gen_vanilla import make_small_dataset  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-WORKER = Path(__file__).with_name("distributed_worker.py")
-
-
-def torchrun(*args, timeout=300):
-    """`torchrun --standalone --nproc_per_node=2 ARGS...` from the repository root: (returncode, output)."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *map(str, args)]
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, timeout=timeout)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+WORKER = Path(__file__).with_name("distributed_worker.py")   # a script torchrun starts, not a test module
 
 
 @pytest.fixture
-def small_data(tmp_path):
-    make_small_dataset(tmp_path / "taichi8")
-    return tmp_path / "taichi8"
+def torchrun(dance_data):
+    """torchrun(*args) -> (returncode, output) of `torchrun --standalone --nproc_per_node=2 ARGS...`
+    from the repository root; the processes import the project's modules from there (PYTHONPATH)."""
+    repo = Path(__file__).resolve().parents[1]
+
+    def run(*args, timeout=300):
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                   *map(str, args)]
+        path = os.pathsep.join(p for p in (str(repo), os.environ.get("PYTHONPATH", "")) if p)
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", PYTHONPATH=path)
+        proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, timeout=timeout)
+        return proc.returncode, proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+    return run
+
+
+@pytest.fixture
+def small_data(make_small_dataset, tmp_path):
+    """8 crops of the synthetic sample's target, as a dataset of their own in tmp_path."""
+    return Path(make_small_dataset(tmp_path / "small8").directory)
 
 
 @pytest.mark.parametrize("kind, gan_loss", [("vanilla_ske", ""), ("gan", "lsgan"), ("gan", "wgan-gp")])
-def test_two_processes_end_with_identical_weights(small_data, tmp_path, kind, gan_loss):
+def test_two_processes_end_with_identical_weights(small_data, tmp_path, kind, gan_loss, torchrun):
     out = tmp_path / "out"
     out.mkdir()
     code, output = torchrun(WORKER, small_data, out, kind, *([gan_loss] if gan_loss else []))
@@ -52,7 +56,7 @@ def test_two_processes_end_with_identical_weights(small_data, tmp_path, kind, ga
         f"{kind}_32{suffix}" for suffix in (".pt", ".ckpt.pt", "_loss.png", "_samples.png"))
 
 
-def test_gan_command_line_runs_unchanged_under_torchrun(small_data):
+def test_gan_command_line_runs_unchanged_under_torchrun(small_data, torchrun):
     code, output = torchrun("GenGAN.py", "--data", small_data, "--epochs", 1, "--size", 32, "--batch", 2,
                             "--ngf", 8, "--ndf", 8, "--device", "cpu")
     assert code == 0, output[-3000:]

@@ -1,28 +1,19 @@
 """GenGAN: the discriminator, the losses, one training step of each GAN loss, resume, the model file.
 
-Small and fast on a CPU: 8 real taichi1 crops in tmp_path, 64 px, narrow networks, fixed seeds.
+Small and fast on a CPU: `small_vs` (conftest.py), 8 crops of the synthetic sample's target in
+tmp_path, 64 px, narrow networks, fixed seeds.
 """
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))        # the shared small dataset
-from test_gen_vanilla import ITEMS, SIZE, make_small_dataset, seed  # noqa: E402
+from DanceUtils import DanceError
+from GenGAN import (GAN_LOSSES, GenGAN, PatchDiscriminator, feature_matching_loss, gan_loss_d, gan_loss_g,
+                    gradient_penalty)
+from GenVanilla import GenNNSkeImToImage, GenVanillaNN, VideoSkeletonDataset
 
-from DanceUtils import DanceError  # noqa: E402
-from GenGAN import (GAN_LOSSES, GenGAN, PatchDiscriminator, feature_matching_loss, gan_loss_d,  # noqa: E402
-                    gan_loss_g, gradient_penalty)
-from GenVanilla import GenNNSkeImToImage, GenVanillaNN, VideoSkeletonDataset  # noqa: E402
-
+SIZE = 64      # image size of the tests
 NGF = NDF = 8
-
-
-@pytest.fixture
-def small_vs(tmp_path):
-    return make_small_dataset(tmp_path / "taichi8")
 
 
 def small_gan(vs, **kwargs):
@@ -91,7 +82,7 @@ def changed(before, module):
 
 
 @pytest.mark.parametrize("gan_loss", GAN_LOSSES)
-def test_one_training_step_changes_both_networks(small_vs, gan_loss):
+def test_one_training_step_changes_both_networks(small_vs, gan_loss, seed):
     seed()
     gen = small_gan(small_vs, gan_loss=gan_loss)
     gen.make_optimizers(2e-4)
@@ -108,12 +99,12 @@ def test_one_training_step_changes_both_networks(small_vs, gan_loss):
     assert all(p.requires_grad for p in gen.netD.parameters())     # D is trainable again after G's step
 
 
-def test_resume_continues_from_the_checkpoint(small_vs):
+def test_resume_continues_from_the_checkpoint(small_vs, seed):
     seed()
     first = small_gan(small_vs)
-    assert len(first.train(1, batch_size=ITEMS // 2, progress=False)) == 1
+    assert len(first.train(1, batch_size=len(small_vs) // 2, progress=False)) == 1
     gen = small_gan(small_vs)
-    history = gen.train(2, batch_size=ITEMS // 2, progress=False)    # --epochs counts them all
+    history = gen.train(2, batch_size=len(small_vs) // 2, progress=False)    # --epochs counts them all
     assert len(history) == 2 and gen.epochs_done == 2
     checkpoint = torch.load(gen.checkpoint_file, weights_only=True)
     assert {"netG", "netD", "optG", "optD"} <= set(checkpoint["state"])
@@ -140,7 +131,7 @@ def test_model_file_errors(small_vs):
         small_gan(small_vs, gan_loss="vanilla")
 
 
-def test_loss_weights_steer_the_generator_and_are_recorded(small_vs):
+def test_loss_weights_steer_the_generator_and_are_recorded(small_vs, seed):
     """The same batch and start: the L1 weight changes G's step; the weights go into the model file."""
     dataset = VideoSkeletonDataset(small_vs, optSkeOrImage=2, image_size=SIZE)
     source, target = (torch.stack(t) for t in zip(*(dataset[i] for i in range(4))))
@@ -161,11 +152,9 @@ def test_loss_weights_steer_the_generator_and_are_recorded(small_vs):
         small_gan(small_vs, lambda_l1=-1)
 
 
-def test_cli_refuses_a_negative_loss_weight(run_cli, stderr_lines, tmp_path):
+def test_cli_refuses_a_negative_loss_weight(run_cli, one_error, tmp_path):
     code, out, err = run_cli("GenGAN.py", "--data", tmp_path / "missing", "--lambda-fm", "-2")
-    assert code != 0
-    lines = stderr_lines(err)
-    assert len(lines) == 1 and "--lambda-fm -2" in lines[0] and "Traceback" not in err
+    one_error(code, err, "--lambda-fm -2")
 
 
 # ---------------------------------------------------------------------- the person-weighted L1
@@ -200,10 +189,10 @@ def test_person_weighted_l1_counts_the_background_less():
     assert torch.isclose(low, 10 * torch.nn.functional.l1_loss(off_person, real))
 
 
-def test_the_background_weight_is_trained_recorded_and_checked(small_vs):
+def test_the_background_weight_is_trained_recorded_and_checked(small_vs, seed):
     seed()
     gen = small_gan(small_vs, lambda_l1_background=5.0)
-    history = gen.train(1, batch_size=ITEMS // 2, progress=False)
+    history = gen.train(1, batch_size=len(small_vs) // 2, progress=False)
     assert all(np.isfinite(v) for v in history[-1].values())
     settings = torch.load(gen.filename, weights_only=True)["settings"]
     assert settings["lambda_l1_background"] == 5.0 and settings["lambda_l1"] == 100.0
@@ -211,7 +200,7 @@ def test_the_background_weight_is_trained_recorded_and_checked(small_vs):
         small_gan(small_vs, lambda_l1_background=-1)
 
 
-def test_generation_keeps_the_dropout_with_the_same_noise_every_frame(small_vs):
+def test_generation_keeps_the_dropout_with_the_same_noise_every_frame(small_vs, seed):
     seed()
     gen = small_gan(small_vs)                       # GenGAN's U-Net has dropout 0.5
     ske = small_vs.ske[2]

@@ -1,25 +1,20 @@
 """GenNearest: the exact nearest frame, brute force and k-d tree agree, temporal continuity.
 
-Most tests build a tiny synthetic prepared dataset in tmp_path (no shared data needed);
-the last ones use the real taichi1 dataset when ../shared/data/taichi1 exists.
+Most tests build a tiny dataset of known periodic poses in tmp_path; the last ones use the
+synthetic sample's target prepared with MediaPipe (`sample_dataset`). The real taichi1
+dataset (1482 frames): tests/test_real_footage.py.
 """
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import GenNearest as gn
+from GenNearest import GenNearest, GenNeirest, NearestIndex
+from Skeleton import Skeleton
+from VideoSkeleton import VideoSkeleton
 
-import GenNearest as gn  # noqa: E402
-from GenNearest import GenNearest, GenNeirest, NearestIndex  # noqa: E402
-from Skeleton import REDUCED_INDICES, Skeleton  # noqa: E402
-from VideoSkeleton import VideoSkeleton  # noqa: E402
-
-TAICHI1 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "taichi1"
 SIZE = 32            # side of the synthetic crops
 PERIOD = 20          # the synthetic dancer repeats her motion every PERIOD frames
 CYCLES = 6
@@ -236,41 +231,25 @@ def test_command_line_reports_a_missing_target(tmp_path):
         gn.main(["--target", str(tmp_path / "absent"), "--out", str(tmp_path / "g.png")])
 
 
-# ---------------------------------------------------------------------- the real taichi1 dataset
-@pytest.fixture(scope="module")
-def taichi1():
-    if not (TAICHI1 / "landmarks.npz").is_file():
-        pytest.skip(f"{TAICHI1} is absent: the real-data tests need the shared taichi1 dataset")
-    vs = VideoSkeleton(str(TAICHI1))
-    return vs, GenNearest(vs)
+# ---------------------------------------------------------------------- a dataset prepared with MediaPipe
+def test_prepared_frames_find_themselves(sample_dataset):
+    gen = GenNearest(sample_dataset)
+    size = sample_dataset.image_size
+    assert gen.images.shape == (sample_dataset.skeCount(), size, size, 3)
+    for i in range(0, sample_dataset.skeCount(), 7):
+        assert gen.nearest_index(sample_dataset.ske[i]) == i
+        assert np.array_equal(gen.images[i], sample_dataset.readImage(i))
+        image = gen.generate(sample_dataset.ske[i])
+        assert image.dtype == np.uint8 and image.shape == (size, size, 3)
 
 
-def test_taichi1_frames_find_themselves(taichi1):
-    vs, gen = taichi1
-    assert gen.images.shape == (vs.skeCount(), vs.image_size, vs.image_size, 3)
-    for i in range(0, vs.skeCount(), 97):
-        image = gen.generate(vs.ske[i])
-        assert image.dtype == np.uint8 and image.shape == (128, 128, 3)
-        assert np.array_equal(image, vs.readImage(i))
-
-
-def test_taichi1_perturbed_and_methods_agree(taichi1):
-    vs, gen = taichi1
+def test_prepared_poses_perturbed_and_methods_agree(sample_dataset):
     rng = np.random.default_rng(10)
-    reduced = vs.reduced()
+    reduced = sample_dataset.reduced()
+    gen = GenNearest(sample_dataset, preload=False)
     tree = NearestIndex(reduced, method="tree")
     queries = reduced[rng.integers(len(reduced), size=300)] + rng.normal(0, 0.02, (300, 26))
     expected = np.array([reference_nearest(reduced, q) for q in queries])
-    assert gen.index.method == "brute"
+    assert gen.index.method == "brute"          # a small dataset: no tree
     assert np.array_equal(gen.index.nearest_many(queries), expected)
     assert np.array_equal(tree.nearest_many(queries), expected)
-
-
-def test_taichi1_temporal_continuity_reduces_the_jumps(taichi1):
-    vs, plain_gen = taichi1
-    rng = np.random.default_rng(11)
-    sequence = jittery_sequence(vs, rng, 400, 150, 0.02)
-    plain_jump, _ = mean_jump(plain_gen, sequence)
-    smooth = GenNearest(vs, temporal_weight=gn.TEMPORAL_WEIGHT, preload=False)   # the search needs no images
-    smooth_jump, _ = mean_jump(smooth, sequence)
-    assert smooth_jump < plain_jump / 2, (smooth_jump, plain_jump)

@@ -1,12 +1,10 @@
 """GenVanilla: the networks, the dataset and its augmentation, training, the model file.
 
-Small and fast on a CPU: 8 real taichi1 crops copied into tmp_path (so models are written
-there, never into ../shared), 64 px, narrow networks, fixed seeds.
+Small and fast on a CPU: `small_vs` (conftest.py), 8 crops of the synthetic sample's target
+in tmp_path (the models are written there), 64 px, narrow networks, fixed seeds.
 """
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -14,50 +12,20 @@ import numpy as np
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-TAICHI = REPO.parent / "shared" / "data" / "taichi1"
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from DanceUtils import DanceError  # noqa: E402
-from GenVanilla import (GenNNSke26ToImage, GenNNSkeImToImage, GenVanillaNN, SkeToImageTransform,  # noqa: E402
+from DanceUtils import DanceError
+from GenVanilla import (GenNNSke26ToImage, GenNNSkeImToImage, GenVanillaNN, SkeToImageTransform,
                         VideoSkeletonDataset, image_to_tensor, main)
-from Skeleton import REDUCED_INDICES, Skeleton  # noqa: E402
-from VideoSkeleton import VideoSkeleton  # noqa: E402
+from Skeleton import REDUCED_INDICES, Skeleton
+from VideoSkeleton import VideoSkeleton
 
 SIZE = 64      # image size of the tests
 NGF = 8        # narrow networks: fast on a CPU
-ITEMS = 8      # real images in the small dataset
-
-
-def make_small_dataset(directory, count=ITEMS):
-    """A prepared dataset of `count` taichi1 crops (spread over the video) in `directory`."""
-    if not (TAICHI / "landmarks.npz").is_file():
-        pytest.skip(f"{TAICHI} is absent: these tests train on a few of its real images")
-    with np.load(TAICHI / "landmarks.npz") as data:
-        landmarks, names, frames = data["landmarks"], data["image"], data["frame"]
-    picks = np.linspace(0, len(names) - 1, count).round().astype(int)
-    os.makedirs(directory / "images")
-    for name in names[picks]:
-        shutil.copy(TAICHI / "images" / name, directory / "images" / name)
-    np.savez(directory / "landmarks.npz", landmarks=landmarks[picks], image=names[picks], frame=frames[picks])
-    return VideoSkeleton(str(directory))
-
-
-@pytest.fixture
-def small_vs(tmp_path):
-    return make_small_dataset(tmp_path / "taichi8")
-
-
-def seed(value=0):
-    torch.manual_seed(value)
-    np.random.seed(value)
 
 
 # ---------------------------------------------------------------------- networks
 @pytest.mark.parametrize("size", [64, 128])
 @pytest.mark.parametrize("opt", [1, 2])
-def test_network_output_shape_and_range(opt, size):
+def test_network_output_shape_and_range(opt, size, seed):
     seed()
     if opt == 1:
         net, x = GenNNSke26ToImage(size, ngf=NGF), torch.rand(2, 26)
@@ -94,15 +62,15 @@ def test_stick_figure_transform_black_background_rgb():
 # ---------------------------------------------------------------------- dataset
 def test_dataset_preloads_targets_in_range(small_vs):
     ds = VideoSkeletonDataset(small_vs, ske_reduced=True, optSkeOrImage=2, image_size=SIZE)
-    assert ds.images.dtype == torch.uint8 and ds.images.shape == (ITEMS, SIZE, SIZE, 3)
+    assert ds.images.dtype == torch.uint8 and ds.images.shape == (len(small_vs), SIZE, SIZE, 3)
     source, target = ds[3]
     assert source.shape == target.shape == (3, SIZE, SIZE)
     assert -1 <= target.min() and target.max() <= 1 and target.std() > 0.1
     ds1 = VideoSkeletonDataset(small_vs, optSkeOrImage=1, image_size=SIZE)
     assert torch.allclose(ds1[3][0], torch.from_numpy(small_vs.ske[3].reduce()))
-    # the course's keyword names and the short ones both work
-    ds2 = VideoSkeletonDataset(small_vs, True, src_transform=lambda ske: torch.zeros(1),
-                               tgt_transform=lambda im: im.float(), image_size=SIZE)
+    # transforms of ones own
+    ds2 = VideoSkeletonDataset(small_vs, True, source_transform=lambda ske: torch.zeros(1),
+                               target_transform=lambda im: im.float(), image_size=SIZE)
     assert ds2[0][0].shape == (1,) and ds2[0][1].max() > 1
 
 
@@ -120,7 +88,7 @@ def make_dot_dataset(directory, wrist=(20, 44)):
     return VideoSkeleton(str(directory))
 
 
-def test_augmentation_moves_image_and_skeleton_together(tmp_path):
+def test_augmentation_moves_image_and_skeleton_together(tmp_path, seed):
     vs = make_dot_dataset(tmp_path / "dot")
     vectors = VideoSkeletonDataset(vs, optSkeOrImage=1, image_size=SIZE, augment=True)
     figures = VideoSkeletonDataset(vs, optSkeOrImage=2, image_size=SIZE, augment=True)
@@ -147,10 +115,10 @@ def test_augmentation_moves_image_and_skeleton_together(tmp_path):
 
 # ---------------------------------------------------------------------- training
 @pytest.mark.parametrize("opt", [1, 2])
-def test_short_overfit_halves_the_l1_loss(small_vs, opt):
+def test_short_overfit_halves_the_l1_loss(small_vs, opt, seed):
     seed()
     gen = GenVanillaNN(small_vs, optSkeOrImage=opt, image_size=SIZE, device="cpu", ngf=NGF, augment=False)
-    history = gen.train(n_epochs=16, batch_size=ITEMS, lr=2e-3, progress=False)
+    history = gen.train(n_epochs=16, batch_size=len(small_vs), lr=2e-3, progress=False)
     assert len(history) == 16
     assert history[-1]["l1"] <= 0.5 * history[0]["l1"], [round(h["l1"], 3) for h in history]
     for path in (gen.filename, gen.checkpoint_file, gen.loss_file, gen.samples_file):
@@ -161,7 +129,7 @@ def test_short_overfit_halves_the_l1_loss(small_vs, opt):
     assert grid.shape == (4 * 128, 3 * 128, 3)    # 4 items x (figure | generated | real), enlarged to 128 px
 
 
-def test_resume_continues_and_restart_starts_again(small_vs):
+def test_resume_continues_and_restart_starts_again(small_vs, seed):
     seed()
     kwargs = dict(optSkeOrImage=2, image_size=SIZE, device="cpu", ngf=NGF)
     assert len(GenVanillaNN(small_vs, **kwargs).train(1, batch_size=4, progress=False)) == 1
@@ -178,7 +146,7 @@ def test_resume_continues_and_restart_starts_again(small_vs):
         GenVanillaNN(small_vs, optSkeOrImage=2, image_size=SIZE, device="cpu", ngf=NGF * 2).train(1, progress=False)
 
 
-def test_a_time_budget_stops_before_an_epoch_that_would_pass_it(small_vs, monkeypatch):
+def test_a_time_budget_stops_before_an_epoch_that_would_pass_it(small_vs, monkeypatch, seed):
     import DanceTrain
 
     clock = iter(range(0, 10_000, 5))                  # each epoch "lasts" 5 seconds
@@ -191,7 +159,7 @@ def test_a_time_budget_stops_before_an_epoch_that_would_pass_it(small_vs, monkey
     assert gen.epochs_done == 3                                 # a budget already spent: still one epoch
 
 
-def test_the_learning_rate_falls_over_the_end_of_a_run(small_vs, monkeypatch):
+def test_the_learning_rate_falls_over_the_end_of_a_run(small_vs, monkeypatch, seed):
     import DanceTrain
     from DanceTrain import learning_rate_factor
 
@@ -213,7 +181,7 @@ def test_the_learning_rate_falls_over_the_end_of_a_run(small_vs, monkeypatch):
 
 # ---------------------------------------------------------------------- model file
 @pytest.mark.parametrize("opt", [1, 2])
-def test_save_then_load_gives_the_same_images(small_vs, opt):
+def test_save_then_load_gives_the_same_images(small_vs, opt, seed):
     seed()
     gen = GenVanillaNN(small_vs, optSkeOrImage=opt, image_size=SIZE, device="cpu", ngf=NGF)
     gen.save()
@@ -227,7 +195,7 @@ def test_save_then_load_gives_the_same_images(small_vs, opt):
         assert np.array_equal(image, loaded.generate(small_vs.ske[i]))
 
 
-def test_bad_model_files_raise_dance_errors_naming_the_file(small_vs):
+def test_bad_model_files_raise_dance_errors_naming_the_file(small_vs, seed):
     seed()
     def load(opt=2, size=SIZE):
         return GenVanillaNN(small_vs, loadFromFile=True, optSkeOrImage=opt, image_size=size, device="cpu")
@@ -271,13 +239,10 @@ def test_command_line_trains_a_small_model(small_vs, capsys):
     assert "vanilla_ske: 1 epochs" in capsys.readouterr().out
 
 
-def test_missing_default_dataset_explains_how_to_make_it(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "GenVanilla.py"), "--epochs", "1"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "sample_target: no such dataset" in lines[0] and "python VideoSkeleton.py" in lines[0]
-    assert "Traceback" not in proc.stderr
+def test_missing_default_dataset_explains_how_to_make_it(tmp_path, run_cli, one_error):
+    code, out, err = run_cli("GenVanilla.py", "--epochs", "1", cwd=tmp_path, timeout=120)
+    assert code == 2
+    one_error(code, err, "sample_target: no such dataset", "python VideoSkeleton.py")
 
 
 # ---------------------------------------------------------------------- mixed precision

@@ -1,28 +1,24 @@
-"""The synthetic demo dancer: files written, poses sane, and MediaPipe sees it."""
+"""The synthetic demo dancer: files written, poses sane, and MediaPipe sees it.
+
+The videos are the run's sample (`sample_videos`, conftest.py: 4 s at 25 fps, 240 x 240), which
+the rest of the suite prepares, trains on and plays.
+"""
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import DanceSample
+from DanceSample import SOURCE_LOOK, TARGET_LOOK, dance_pose, make_sample, render_dancer
 
-import DanceSample  # noqa: E402
-from DanceSample import SOURCE_LOOK, TARGET_LOOK, dance_pose, make_sample, render_dancer  # noqa: E402
-
-SECONDS, FPS, SIZE = 2.0, 25, 480
-FRAMES = int(SECONDS * FPS)
 MAIN_JOINTS = [0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
 L_WRIST, R_WRIST = 15, 16
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample")
-    return make_sample(str(out), seconds=SECONDS, fps=FPS, width=SIZE, height=SIZE)
+def sample(sample_videos):
+    return sample_videos.paths
 
 
 def read_frames(path):
@@ -37,7 +33,8 @@ def read_frames(path):
     return frames
 
 
-def test_writes_videos_and_truth(sample):
+def test_writes_videos_and_truth(sample, sample_videos):
+    frames, width, height = sample_videos.frames, sample_videos.width, sample_videos.height
     assert set(sample) == {"target_video", "target_truth", "source_video", "source_truth"}
     folder = os.path.dirname(sample["target_video"])
     # Atomic writes leave no temporary file behind.
@@ -45,17 +42,18 @@ def test_writes_videos_and_truth(sample):
     for who in ("target", "source"):
         cap = cv2.VideoCapture(sample[who + "_video"])
         assert cap.isOpened()
-        assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == SIZE
-        assert int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == SIZE
-        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
+        assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == width
+        assert int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == height
+        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
+        assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(sample_videos.fps)
         cap.release()
-        frames = read_frames(sample[who + "_video"])
-        assert len(frames) == FRAMES and frames[0].shape == (SIZE, SIZE, 3)
+        images = read_frames(sample[who + "_video"])
+        assert len(images) == frames and images[0].shape == (height, width, 3)
 
         with np.load(sample[who + "_truth"], allow_pickle=False) as truth:
             landmarks, frame = truth["landmarks"], truth["frame"]
-        assert landmarks.shape == (FRAMES, 33, 3) and landmarks.dtype == np.float32
-        assert np.array_equal(frame, np.arange(FRAMES))
+        assert landmarks.shape == (frames, 33, 3) and landmarks.dtype == np.float32
+        assert np.array_equal(frame, np.arange(frames))
         xy = landmarks[..., :2]
         assert (xy > 0).all() and (xy < 1).all()
 
@@ -72,11 +70,11 @@ def test_existing_files_are_kept_unless_forced(tmp_path):
 
 @pytest.mark.parametrize("who", ["target", "source"])
 def test_mediapipe_finds_the_dancer(sample, who):
-    mp = pytest.importorskip("mediapipe")
+    import mediapipe as mp     # a requirement: a missing MediaPipe fails here, it does not skip
     frames = read_frames(sample[who + "_video"])
     with np.load(sample[who + "_truth"], allow_pickle=False) as truth:
         known = truth["landmarks"]
-    picked = np.linspace(0, FRAMES - 1, 10).astype(int)
+    picked = np.linspace(0, len(frames) - 1, 10).astype(int)
     found, errors = {}, []
     with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
         for i in picked:
@@ -114,15 +112,13 @@ def test_render_dancer_any_frame_size():
         assert img.std() > 10    # a figure over a background, not a blank image
 
 
-def test_cli_prints_one_summary_line(tmp_path):
-    script = os.path.join(ROOT, "DanceSample.py")
-    run = subprocess.run([sys.executable, script, "--out", str(tmp_path), "--seconds", "0.2"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.strip().splitlines()
+def test_cli_prints_one_summary_line(tmp_path, run_cli, one_error):
+    code, out, err = run_cli("DanceSample.py", "--out", tmp_path, "--seconds", "0.2", timeout=120)
+    assert code == 0, err
+    lines = out.strip().splitlines()
     assert len(lines) == 1 and "5 frames" in lines[0]
-    assert os.path.exists(os.path.join(tmp_path, "sample_source_truth.npz"))
-    bad = subprocess.run([sys.executable, script, "--out", str(tmp_path), "--seconds", "0"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert bad.returncode == 2 and "seconds" in bad.stderr
+    assert (tmp_path / "sample_source_truth.npz").exists()
+    code, out, err = run_cli("DanceSample.py", "--out", tmp_path, "--seconds", "0", timeout=120)
+    assert code == 2
+    one_error(code, err, "seconds")
     assert DanceSample.__doc__ and "MediaPipe" in DanceSample.__doc__

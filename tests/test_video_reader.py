@@ -1,20 +1,25 @@
-"""VideoReader on real footage (physio_squat.mp4: 114 frames, 1080x1080, 29.97 fps) and on bad input."""
+"""VideoReader on a short video of a person (the synthetic sample's target: 100 frames, 240x240, 25 fps)
+and on bad input. tests/test_real_footage.py reads and seeks real H.264 footage the same way."""
 import numpy as np
 import pytest
 
 from DanceUtils import DanceError
 from VideoReader import VideoReader
 
-SAMPLED = (0, 1, 37, 57, 58, 100, 113)   # frames kept from a full read, to compare with seeks
+
+def sampled(clip):
+    """Frames kept from a full read, to compare with seeks: the first two, the last, and some between."""
+    n = clip.frames
+    return (0, 1, n // 3, n // 2, n // 2 + 1, n - 14, n - 1)
 
 
 @pytest.fixture(scope="module")
-def full_read(squat_video):
-    """One pass over the whole video: (frames counted, {index: frame} for SAMPLED, shape)."""
-    reader = VideoReader(str(squat_video))
+def full_read(clip):
+    """One pass over the whole video: (frames counted, {index: frame} for the sampled ones, shapes)."""
+    reader = VideoReader(str(clip.path))
     kept, count, shapes = {}, 0, set()
     for index, frame in enumerate(reader):
-        if index in SAMPLED:
+        if index in sampled(clip):
             kept[index] = frame.copy()
         shapes.add(frame.shape)
         count += 1
@@ -22,60 +27,63 @@ def full_read(squat_video):
     return count, kept, shapes
 
 
-def test_properties(squat_video):
-    with VideoReader(str(squat_video)) as reader:
-        assert reader.getTotalFrames() == 114
-        assert len(reader) == 114
-        assert reader.fps == pytest.approx(29.97, abs=0.01)
-        assert (reader.width, reader.height) == (1080, 1080)
+def test_properties(clip):
+    with VideoReader(str(clip.path)) as reader:
+        assert reader.getTotalFrames() == clip.frames
+        assert len(reader) == clip.frames
+        assert reader.fps == pytest.approx(clip.fps, abs=0.01)
+        assert (reader.width, reader.height) == (clip.width, clip.height)
         assert reader.position == 0
 
 
-def test_iteration_gives_every_frame(full_read):
+def test_iteration_gives_every_frame(clip, full_read):
     count, kept, shapes = full_read
-    assert count == 114
-    assert shapes == {(1080, 1080, 3)}
+    assert count == clip.frames
+    assert shapes == {(clip.height, clip.width, 3)}
     assert all(frame.dtype == np.uint8 for frame in kept.values())
-    # Different moments of a squat are different images.
-    assert not np.array_equal(kept[0], kept[57])
+    # Different moments of a dance are different images.
+    assert not np.array_equal(kept[0], kept[clip.frames // 2])
 
 
-def test_read_frame_returns_none_at_the_end(squat_video):
-    reader = VideoReader(str(squat_video))
-    assert reader.skipFrames(113) == 113
+def test_read_frame_returns_none_at_the_end(clip):
+    last = clip.frames - 1
+    reader = VideoReader(str(clip.path))
+    assert reader.skipFrames(last) == last
     assert reader.readFrame() is not None
-    assert reader.position == 114
+    assert reader.position == clip.frames
     assert reader.readFrame() is None
-    assert reader.position == 114
+    assert reader.position == clip.frames
     reader.release()
 
 
-def test_read_frame_at_equals_the_frame_of_iteration(squat_video, full_read):
+def test_read_frame_at_equals_the_frame_of_iteration(clip, full_read):
     _, kept, _ = full_read
-    reader = VideoReader(str(squat_video))
+    reader = VideoReader(str(clip.path))
     # Out of order on purpose: backwards and forwards seeks.
-    for index in (113, 0, 57, 1, 100, 58, 37):
+    first, second, third, half, after_half, late, last = sampled(clip)
+    for index in (last, first, half, second, late, after_half, third):
         frame = reader.readFrameAt(index)
         assert frame is not None, index
         assert np.array_equal(frame, kept[index]), f"readFrameAt({index}) differs from frame {index}"
         assert reader.position == index + 1
-    assert reader.readFrameAt(114) is None
+    assert reader.readFrameAt(clip.frames) is None
     reader.release()
 
 
-def test_skip_frames_moves_the_position(squat_video, full_read):
+def test_skip_frames_moves_the_position(clip, full_read):
     _, kept, _ = full_read
-    reader = VideoReader(str(squat_video))
-    assert reader.skipFrames(37) == 37
-    assert reader.position == 37
-    assert np.array_equal(reader.readFrame(), kept[37])
-    assert reader.skipFrames(20) == 20        # 38 .. 57
-    assert np.array_equal(reader.readFrame(), kept[58])
+    _, _, third, half, after_half, _, _ = sampled(clip)
+    reader = VideoReader(str(clip.path))
+    assert reader.skipFrames(third) == third
+    assert reader.position == third
+    assert np.array_equal(reader.readFrame(), kept[third])
+    assert reader.skipFrames(half - third) == half - third     # third + 1 .. half
+    assert np.array_equal(reader.readFrame(), kept[after_half])
     assert reader.skipFrames(0) == 0
-    assert reader.position == 59
+    assert reader.position == after_half + 1
     # Past the end: only what is left is skipped.
-    assert reader.skipFrames(1000) == 114 - 59
-    assert reader.position == 114
+    assert reader.skipFrames(1000) == clip.frames - after_half - 1
+    assert reader.position == clip.frames
     assert reader.readFrame() is None
     reader.release()
 
