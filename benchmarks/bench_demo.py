@@ -63,7 +63,7 @@ def main():
           f"smoothed {smoothed:.5f} ({100 * (1 - smoothed / raw):.0f} % less)")
 
     target = linked_target(args.target, args.models if os.path.isdir(args.models) else None, os.getcwd())
-    print(f"\n| generator | frames | seconds | frames/s |\n|---|---|---|---|")
+    print("\n| generator | frames | seconds | frames/s |\n|---|---|---|---|")
     for name in DanceGenerators.NAMES:
         try:
             demo = DanceDemo.DanceDemo(args.source, name, target, progress=False)
