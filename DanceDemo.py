@@ -51,7 +51,6 @@ SMOOTH_SIGMA_SECONDS = 0.06                 # width of the centred smoothing of 
 SAMPLE_DIR = os.path.join(DATA_DIR, "sample")
 CACHE_DIR = os.path.join(DATA_DIR, "cache")          # source videos' skeletons, detected once
 SNAPSHOT_DIR = os.path.join(DATA_DIR, "snapshots")   # the window's `s` key
-
 WINDOW = "DanceDemo  (q quit, space pause, 1-4 generator, s snapshot)"
 
 

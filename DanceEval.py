@@ -295,7 +295,10 @@ def fit_size(image, size):
 
 
 def budget_for(name, epochs, quick, minutes):
-    """How long network `name` trains: {"epochs": n} (given, or --quick) or {"minutes": m} (its share)."""
+    """How long network `name` trains: {"epochs": n} (given, or --quick) or {"minutes": m} (its share);
+    None for what does not train (nearest)."""
+    if name not in MINUTES:
+        return None
     if epochs is not None or quick:
         return {"epochs": epochs or QUICK_EPOCHS}
     share = 1.0 if minutes is None else minutes / sum(MINUTES.values())

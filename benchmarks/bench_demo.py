@@ -1,7 +1,7 @@
 """DanceDemo end to end: source preparation time, frames per second of --output for each generator,
 jitter before and after smoothing, and where the normalised source lands in the target's frame.
 
-    python benchmarks/bench_demo.py [--source VIDEO] [--target DATASET] [--models DIR] [--device D]
+    python benchmarks/bench_demo.py [--source VIDEO] [--target DATASET] [--models DIR] [--view scene|crop]
 
 --models: a folder of trained model files (<name>_<size>.pt) to use for the network generators,
 e.g. DanceEval's data/eval/taichi1/models (the demo looks for them in <target>/models, so the
@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,8 +34,9 @@ def linked_target(target, models, folder):
     """A target dataset in `folder` made of links to `target`, with models/ linking to `models`."""
     link = Path(folder) / Path(target).name
     link.mkdir()
-    for name in ("images", "landmarks.npz"):
-        os.symlink(Path(target).resolve() / name, link / name)
+    for name in os.listdir(target):   # images, masks, landmarks.npz, background.png: all but the models
+        if name != "models":
+            os.symlink(Path(target).resolve() / name, link / name)
     if models:
         os.symlink(Path(models).resolve(), link / "models")
     return str(link)
@@ -45,6 +47,7 @@ def main():
     parser.add_argument("--source", default=str(SOURCE))
     parser.add_argument("--target", default=str(TARGET))
     parser.add_argument("--models", default=str(REPO / "data" / "eval" / "taichi1" / "models"))
+    parser.add_argument("--view", default="auto", help="scene | crop | auto (scene where the target has a plate)")
     args = parser.parse_args()
     # Relative paths are the caller's: made absolute before leaving for the temporary folder.
     args.source, args.target, args.models = map(os.path.abspath, (args.source, args.target, args.models))
@@ -63,17 +66,19 @@ def main():
           f"smoothed {smoothed:.5f} ({100 * (1 - smoothed / raw):.0f} % less)")
 
     target = linked_target(args.target, args.models if os.path.isdir(args.models) else None, os.getcwd())
-    print("\n| generator | frames | seconds | frames/s |\n|---|---|---|---|")
+    print("\n| generator | view | frame written | frames | seconds | frames/s |\n|---|---|---|---|---|---|")
     for name in DanceGenerators.NAMES:
         try:
-            demo = DanceDemo.DanceDemo(args.source, name, target, progress=False)
+            demo = DanceDemo.DanceDemo(args.source, name, target, progress=False, view=args.view)
         except Exception as err:  # an untrained generator is skipped, and said so
-            print(f"| {name} | skipped: {str(err)[:80]} | | |")
+            print(f"| {name} | skipped: {str(err)[:80]} | | | | |")
             continue
         start = time.perf_counter()
         count = demo.write_video(f"out_{name}.mp4")
         seconds = time.perf_counter() - start
-        print(f"| {name} | {count} | {seconds:.1f} | {count / seconds:.1f} |")
+        written = cv2.VideoCapture(f"out_{name}.mp4").read()[1]
+        print(f"| {name} | {demo.view} | {written.shape[1]}x{written.shape[0]} | {count} | {seconds:.1f} "
+              f"| {count / seconds:.1f} |")
 
     target_set = DanceDemo.VideoSkeleton(target)
     source = DanceDemo.FileSource(args.source, target_set, progress=False)

@@ -98,3 +98,13 @@ def test_a_dataset_of_fewer_than_ten_frames(make_small_dataset, tmp_path, run_cl
     code, _, err = run_cli("DanceEval.py", tiny.directory, "--quick", "--out", tmp_path / "out")
     one_error(code, err, "tiny", "10")
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_time_budgets_share_the_minutes_among_the_networks_only():
+    from DanceEval import MINUTES, budget_for
+
+    assert budget_for("nearest", None, False, None) is None      # nothing to train
+    assert budget_for("gan", None, False, None) == {"minutes": MINUTES["gan"]}
+    shares = [budget_for(name, None, False, 30)["minutes"] for name in MINUTES]
+    assert sum(shares) == pytest.approx(30, abs=0.05)
+    assert budget_for("gan", 3, False, 30) == {"epochs": 3} and budget_for("gan", None, True, None) == {"epochs": 1}

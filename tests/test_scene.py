@@ -173,3 +173,23 @@ def test_eval_scores_every_generator_with_and_without_the_plate(scene_sample, ru
     for scores in report["generators"].values():
         assert {"ssim_person", "psnr_person", "grid"} <= set(scores)
         assert 0 < scores["ssim_person"] <= 1
+
+
+def test_a_model_file_written_before_the_scene_still_loads_and_generates(scene_sample, tmp_path):
+    """Files of before record neither `plate` nor `upsample`: a transposed-convolution U-Net, no plate."""
+    target = scene_sample["target"]
+    old = build_generator({"opt": 2, "image_size": SIZE, "ngf": 8, "dropout": 0.0})
+    settings = {"kind": "vanilla_image", "opt": 2, "image_size": SIZE, "ngf": 8, "dropout": 0.0, "version": 1,
+                "augment": False, "epochs": 3, "train_seconds": 1.0, "notes": {}}
+    models = tmp_path / "models"
+    models.mkdir()
+    torch.save({"state_dict": old.state_dict(), "settings": settings}, models / f"vanilla_image_{SIZE}.pt")
+    gen = GenVanillaNN(target, loadFromFile=True, optSkeOrImage=2, device="cpu", model_dir=str(models))
+    assert not gen.plate and gen.network_settings["upsample"] == "transpose" and gen.epochs_done == 3
+    image = gen.generate(target.ske[0])
+    assert image.shape == (SIZE, SIZE, 3)
+    old.eval()
+    from GenVanilla import SkeToImageTransform, tensor_to_image
+    with torch.no_grad():
+        expected = tensor_to_image(old(SkeToImageTransform(SIZE)(target.ske[0]).unsqueeze(0)))
+    assert np.array_equal(image, expected)

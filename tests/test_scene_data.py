@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 import DanceSample
-import VideoSkeleton as vs_module
+import BackgroundPlate
 from Skeleton import REDUCED_INDICES, PoseDetector
 from VideoReader import VideoReader
-from VideoSkeleton import PLATE_MAX_ERROR, VideoSkeleton, crop_square
+from BackgroundPlate import PLATE_MAX_ERROR
+from VideoSkeleton import VideoSkeleton, crop_square
 
 SIDE, SECONDS, SIZE, MOD_FRAME = 240, 3.0, 64, 2
 
@@ -207,12 +208,12 @@ def test_packed_masks_come_back_whole():
     mask = np.zeros((50, 80), np.float32)
     mask[10:50, 60:80] = np.linspace(0.2, 1.0, 20)      # a person cut by the frame's right and bottom edges
     mask[30, 5] = 0.001                                 # rounds to 0: outside the packed rectangle
-    packed = vs_module.pack_mask(mask)
+    packed = BackgroundPlate.pack_mask(mask)
     assert packed[:4] == (60, 10, 20, 40) and len(packed[4]) < mask.size
-    np.testing.assert_array_equal(vs_module.unpack_mask(packed, 80, 50), np.round(mask * 255).astype(np.uint8))
-    np.testing.assert_array_equal(vs_module.unpack_mask(vs_module.pack_mask(None), 80, 50), 0)
+    np.testing.assert_array_equal(BackgroundPlate.unpack_mask(packed, 80, 50), np.round(mask * 255).astype(np.uint8))
+    np.testing.assert_array_equal(BackgroundPlate.unpack_mask(BackgroundPlate.pack_mask(None), 80, 50), 0)
     # Cut as an image is: a box past the frame's edge repeats the mask's edge.
-    crop = crop_square(vs_module.unpack_mask(packed, 80, 50), (60, 20), 40, 40)
+    crop = crop_square(BackgroundPlate.unpack_mask(packed, 80, 50), (60, 20), 40, 40)
     assert crop[:, 20:].min() == 255 and crop[-1, -1] == 255
 
 
@@ -294,10 +295,10 @@ def test_background_plate_is_the_median_of_the_clear_values_whatever_the_strips(
     for cover in covers:
         cover[0, 0] = 1                   # a pixel where the person always stands
     boxes = [(0, 0, 9)] * 6
-    monkeypatch.setattr(vs_module, "PLATE_STRIP_VALUES", 1)      # one row at a time
-    plate, error = vs_module.background_plate(frames, covers, boxes)
-    monkeypatch.setattr(vs_module, "PLATE_STRIP_VALUES", 1 << 30)
-    whole, _ = vs_module.background_plate(frames, covers, boxes)
+    monkeypatch.setattr(BackgroundPlate, "PLATE_STRIP_VALUES", 1)      # one row at a time
+    plate, error = BackgroundPlate.background_plate(frames, covers, boxes)
+    monkeypatch.setattr(BackgroundPlate, "PLATE_STRIP_VALUES", 1 << 30)
+    whole, _ = BackgroundPlate.background_plate(frames, covers, boxes)
     np.testing.assert_array_equal(plate, whole)
     stack, covered = np.stack(frames).astype(float), np.stack(covers).astype(bool)
     for y in range(9):
