@@ -193,3 +193,34 @@ def test_a_model_file_written_before_the_scene_still_loads_and_generates(scene_s
     with torch.no_grad():
         expected = tensor_to_image(old(SkeToImageTransform(SIZE)(target.ske[0]).unsqueeze(0)))
     assert np.array_equal(image, expected)
+
+
+def test_a_live_camera_drives_the_scene_too(scene_sample):
+    """CameraSource's live path (One Euro smoothing, normalisation from the recent past), fed by a
+    video file in place of a webcam: every pose it yields lies in a box of the target's frame."""
+    from collections import deque
+
+    from DanceDemo import CameraSource
+    from Skeleton import PoseDetector
+    from SkeletonSequence import OneEuroFilter
+    from VideoReader import VideoReader
+
+    target = scene_sample["target"]
+    camera = CameraSource.__new__(CameraSource)   # what __init__ does, with a file for the camera
+    camera.reader, camera.target, camera.scene = VideoReader(scene_sample["source"]), target, Scene(target)
+    camera.fps, camera.detector, camera.filter = 25.0, PoseDetector(static_image_mode=False), OneEuroFilter()
+    camera.history = deque(maxlen=CameraSource.HISTORY)
+    width, height = target.frame_size
+    nearest, poses = GenNearest(target), 0
+    for i, image, display, ske, box in camera.frames():
+        if ske is not None:
+            poses += 1
+            assert box[2] == camera.scene.side
+            centre = np.array(box[:2]) + box[2] / 2
+            assert -box[2] / 2 <= centre[0] <= width + box[2] / 2 and -box[2] / 2 <= centre[1] <= height + box[2] / 2
+            frame = camera.scene.paste(*nearest.generate_layers(ske, box)[:2], box)
+            assert frame.shape == target.plate.shape
+        if i >= 20:
+            break
+    camera.reader.release()
+    assert poses >= 15
