@@ -191,7 +191,8 @@ class GenGAN(GenVanillaNN):
 
     def __init__(self, videoSkeTgt, loadFromFile=False, image_size=None, device=None, gan_loss=GAN_LOSS,
                  ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT, model_dir=None,
-                 lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM, lambda_l1_background=LAMBDA_L1_BACKGROUND, plate=None):
+                 lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM, lambda_l1_background=LAMBDA_L1_BACKGROUND, plate=None,
+                 upsample="resize"):
         if gan_loss not in GAN_LOSSES:
             raise DanceError(f"--gan-loss {gan_loss}: choose one of {', '.join(GAN_LOSSES)}")
         check_loss_weights(lambda_l1, lambda_fm, lambda_l1_background)
@@ -199,7 +200,7 @@ class GenGAN(GenVanillaNN):
         self.lambda_l1_background = float(lambda_l1_background)
         super().__init__(videoSkeTgt, loadFromFile=loadFromFile, optSkeOrImage=2, image_size=image_size,
                          device=device, ngf=ngf, dropout=dropout, augment=augment, model_dir=model_dir,
-                         plate=plate)
+                         plate=plate, upsample=upsample)
         self.network_settings["ndf"] = ndf   # recorded, so a checkpoint of another D is refused
         # D sees the generator's input (the stick figure, and the plate's crop with a plate) beside an image.
         self.netD = self._place(PatchDiscriminator(in_channels=(6 if self.plate else 3) + 3, ndf=ndf))

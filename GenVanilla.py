@@ -390,6 +390,8 @@ class GenVanillaNN:
     device          "cpu", "cuda", ... (default: cuda, then mps, then cpu)
     ngf, dropout    the generator's width and dropout (a loaded model keeps those of its file)
     augment         random joint shift/scale of the training pairs
+    upsample        the U-Net decoder's upsampling: "resize" (no checkerboard) or "transpose" (pix2pix's,
+                    to compare; see `upsample`)
     plate           draw the person over the dataset's background plate (colours and an opacity,
                     composited over the plate's crop); default: when the dataset has a plate. A
                     loaded model keeps its file's choice.
@@ -402,7 +404,7 @@ class GenVanillaNN:
     name = None   # the model's one name (DanceGenerators.py): NAMES[optSkeOrImage]; GenGAN's is "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, optSkeOrImage=1, image_size=None, device=None,
-                 ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None, plate=None):
+                 ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None, plate=None, upsample="resize"):
         if optSkeOrImage not in (1, 2):
             raise DanceError(f"--opt {optSkeOrImage}: choose 1 (skeleton numbers) or 2 (stick figure)")
         self.videoSke = videoSkeTgt
@@ -425,7 +427,7 @@ class GenVanillaNN:
                              f"without one): train without the plate")
         self.plate = has_plate if plate is None else bool(plate)
         self.network_settings = {"kind": self.name, "opt": self.opt, "image_size": self.image_size,
-                                 "ngf": ngf, "dropout": dropout, "plate": self.plate, "upsample": "resize",
+                                 "ngf": ngf, "dropout": dropout, "plate": self.plate, "upsample": upsample,
                                  "version": MODEL_VERSION}
         self.netG = build_generator(self.network_settings)
         self.source_transform = default_source_transform(self.opt, self.image_size)
