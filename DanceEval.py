@@ -17,9 +17,9 @@ scored against the real frame:
                     real frames (1.0 = as steady as reality; jumps show as a large number)
     sharpness       mean variance of the Laplacian of the generated frames / of the real
                     ones (1.0 = as sharp as reality; a blurred image scores low)
-    grid            the share of the spectral energy at the frequencies of a 2- and 4-pixel grid,
-                    generated / real (1.0 = clean; the checkerboard of transposed convolutions
-                    shows as more)
+    grid            how much a 2- and 4-pixel grid stands out in the spectrum (power at those
+                    frequencies over the power around them), generated / real (1.0 = as clean as
+                    reality; the checkerboard of transposed convolutions shows as more)
     ssim_person, psnr_person   where the dataset has masks: SSIM and PSNR inside the real
                     frame's person mask, grown by PERSON_GROW (a perfect background cannot hide
                     a poor person)
@@ -90,17 +90,26 @@ def pose_scores(detector, images, skeletons):
 
 
 def grid_energy(images):
-    """The mean share of an image's spectral energy (grey levels, mean removed) at the frequencies of a
-    regular grid of 2 and 4 pixels: where the checkerboard of transposed convolutions shows."""
-    shares = []
+    """How much a regular grid of 2 and 4 pixels stands out in the images' spectra (grey levels).
+
+    The checkerboard of transposed convolutions puts energy at exactly those frequencies, above
+    the spectrum around them. For each grid frequency: its power over the mean power of its 8
+    neighbouring frequencies; the mean of that ratio over the grid frequencies and the images.
+    A ratio, not a share of the total, so that a blurred image (less energy at every high
+    frequency) does not look cleaner than a sharp one.
+    """
+    ratios = []
     for image in images:
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float64)
         power = np.abs(np.fft.fft2(grey - grey.mean())) ** 2
         h, w = grey.shape
-        rows, cols = sorted({0, h // 4, h // 2, 3 * h // 4}), sorted({0, w // 4, w // 2, 3 * w // 4})
-        on_grid = power[np.ix_(rows, cols)].sum() - power[0, 0]
-        shares.append(on_grid / max(power.sum(), 1e-12))
-    return float(np.mean(shares))
+        around = sum(np.roll(power, (dy, dx), axis=(0, 1)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                     if (dy, dx) != (0, 0)) / 8
+        for y in sorted({0, h // 4, h // 2, 3 * h // 4}):
+            for x in sorted({0, w // 4, w // 2, 3 * w // 4}):
+                if (y, x) != (0, 0):
+                    ratios.append(power[y, x] / max(around[y, x], 1e-12))
+    return float(np.mean(ratios))
 
 
 def image_scores(generated, real, masks=None):
