@@ -15,7 +15,7 @@ A trained generator offers what `train` uses (GenVanillaNN has them all):
     train_step(source, target) -> {loss: tensor}   one optimisation step on a batch
     training_state(), load_training_state(path, state)   what a checkpoint holds
     settings(), save(), set_progress(settings), check_file(path, settings, what)
-    generate(ske)                                  for the sample grid
+    generate(ske, box)                             for the sample grid (box: the item's, or None)
 
 The loop (`train`) reads top to bottom as nanoGPT's does: for each epoch, set the learning rate,
 run the batches, then write the checkpoint, the model, the loss curve and the sample grid, and
@@ -376,7 +376,8 @@ def sample_grid(gen, dataset, items):
     for i in items:
         ske, real = dataset.pair(i, augment=False)
         figure = ske.draw_reduced(np.zeros((gen.image_size, gen.image_size, 3), np.uint8))
-        rows.append(np.hstack([figure, gen.generate(ske), cv2.cvtColor(real, cv2.COLOR_RGB2BGR)]))
+        generated = gen.generate(ske, box=dataset.box(i))   # over the plate: the item's own place in it
+        rows.append(np.hstack([figure, generated, cv2.cvtColor(real, cv2.COLOR_RGB2BGR)]))
     gen.netG.train(was_training)
     zoom = max(1, SAMPLE_CELL // gen.image_size)   # small images are enlarged to be seen
     return cv2.resize(np.vstack(rows), None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)

@@ -48,7 +48,7 @@ import os
 import cv2
 import numpy as np
 
-from DanceUtils import DATA_DIR, DanceError, blend, check_output_file, image_writable, run_cli, shown, write_image
+from DanceUtils import DATA_DIR, PROJECT_DIR, DanceError, blend, check_output_file, image_writable, run_cli, shown, write_image
 from Skeleton import Skeleton, draw_stick_figure, reduced_joints
 
 # From this many target frames on, search a k-d tree instead of brute force. Below, the brute
@@ -66,7 +66,7 @@ ROUNDING_SLACK = 1e-5       # relative error bound of the float32 brute force (r
 METHODS = ("auto", "brute", "tree")
 
 # Defaults of `python GenNearest.py`.
-TARGETS = (os.path.join(DATA_DIR, "taichi1"), os.path.join(DATA_DIR, os.pardir, os.pardir, "shared", "data", "taichi1"),
+TARGETS = (os.path.join(DATA_DIR, "taichi1"), os.path.join(PROJECT_DIR, os.pardir, "shared", "data", "taichi1"),
            os.path.join(DATA_DIR, "sample_target"))   # the first that exists
 OUT = os.path.join(DATA_DIR, "gen_nearest_grid.png")
 GRID_COUNT = 6
@@ -226,18 +226,21 @@ class GenNearest:
         times = np.asarray(videoSkeTgt.frame, dtype=np.float64) / fps
         self.index = NearestIndex(videoSkeTgt.reduced(), times=times, method=method)
         self.shape = videoSkeTgt.readImage(0).shape   # every generated image has the first crop's shape
-        self.images = self._load_images(videoSkeTgt) if preload else None
         self.previous = None
         self.last_distance = None   # pose distance of the last answer (for display)
         has_plate = getattr(videoSkeTgt, "has_plate", False) and videoSkeTgt.readMask(0) is not None
         self.plate = has_plate if plate is None else bool(plate) and has_plate
+        self.images = self._load(videoSkeTgt.readImage, self.shape) if preload else None
+        self.masks = self._load(videoSkeTgt.readMask, self.shape[:2]) if preload and self.plate else None
 
-    def _load_images(self, vs):
-        """All target crops as one (K, H, W, 3) uint8 array, filled in place (no second copy)."""
-        images = np.empty((vs.skeCount(),) + self.shape, dtype=np.uint8)
-        for i in range(vs.skeCount()):
-            images[i] = self._fit(vs.readImage(i))
-        return images
+    def _load(self, read, shape):
+        """All target crops (read=vs.readImage) or masks (vs.readMask) as one (K, *shape) uint8 array,
+        filled in place (no second copy)."""
+        count = self.videoSkeletonTarget.skeCount()
+        items = np.empty((count,) + shape, dtype=np.uint8)
+        for i in range(count):
+            items[i] = self._fit(read(i))
+        return items
 
     def _fit(self, image):
         """The crop at the dataset's size: a few crops of real datasets are a pixel short at the frame's edge."""
@@ -274,10 +277,9 @@ class GenNearest:
         if not self.plate:
             return self.image(index), None, None
         vs = self.videoSkeletonTarget
-        size = self.shape[0]
-        alpha = self._fit(vs.readMask(index)).astype(np.float32) / 255
-        background = vs.plate_crop(vs.typical_box() if box is None else box, size)
-        return self.image(index), alpha, background
+        mask = self._fit(vs.readMask(index)) if self.masks is None else self.masks[index]
+        background = vs.plate_crop(vs.typical_box() if box is None else box, self.shape[0])
+        return self.image(index), mask.astype(np.float32) / 255, background
 
     def image(self, index):
         """Target crop number `index` (a copy)."""

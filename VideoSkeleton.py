@@ -43,8 +43,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from BackgroundPlate import (PLATE_MARGIN, PLATE_MAX_ERROR, PLATE_MIN_FRAMES, background_plate, pack_mask, person_cover, plate_sample, unpack_mask)
-from DanceUtils import (DATA_DIR, DanceError, check_output_folder, has_display, run_cli, shown, write_image)
+from BackgroundPlate import (PLATE_MARGIN, PLATE_MAX_ERROR, PLATE_MIN_FRAMES, background_plate, pack_mask,
+                             person_cover, plate_sample, unpack_mask)
+from DanceUtils import DATA_DIR, DanceError, check_output_folder, has_display, run_cli, shown, write_image
 from Skeleton import PoseDetector, Skeleton, reduced_joints
 from VideoReader import VideoReader
 
@@ -63,6 +64,7 @@ PLATE_FILE = "background.png"
 DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", PLATE_FILE}
 # Pass 1 keeps the frames to crop in memory up to this size, sparing pass 2 a second decoding of the video.
 KEEP_FRAMES_BYTES = 1 << 30
+
 
 def dataset_dir_for(video_path):
     """Where a video is prepared by default: data/<video stem>/ in the project's data folder."""
@@ -230,36 +232,28 @@ class VideoSkeleton:
         video = self.settings.get("video", "VIDEO")
         return f"python VideoSkeleton.py {video} --out {self.directory} --force"
 
-    def readImage(self, idx):
-        """The crop of item idx as a BGR uint8 image."""
-        image = cv2.imread(self.im[idx]) if os.path.isfile(self.im[idx]) else None   # no OpenCV warning
+    def read_file(self, path, what, flags=cv2.IMREAD_COLOR):
+        """An image file of the dataset, or a DanceError naming it and the command that prepares it again."""
+        image = cv2.imread(path, flags) if os.path.isfile(path) else None   # a missing file: no OpenCV warning
         if image is None:
-            raise DanceError(f"{self.im[idx]}: missing or unreadable image of the dataset; "
+            raise DanceError(f"{path}: missing or unreadable {what} of the dataset; "
                              f"prepare it again with: {self.prepare_again_command()}")
         return image
+
+    def readImage(self, idx):
+        """The crop of item idx as a BGR uint8 image."""
+        return self.read_file(self.im[idx], "image")
 
     def readMask(self, idx):
         """The person's mask in the crop of item idx: uint8 (size, size), 255 on the person; None
         when the dataset has no masks."""
-        if self.masks is None:
-            return None
-        mask = cv2.imread(self.masks[idx], cv2.IMREAD_GRAYSCALE) if os.path.isfile(self.masks[idx]) else None
-        if mask is None:
-            raise DanceError(f"{self.masks[idx]}: missing or unreadable mask of the dataset; "
-                             f"prepare it again with: {self.prepare_again_command()}")
-        return mask
+        return None if self.masks is None else self.read_file(self.masks[idx], "mask", cv2.IMREAD_GRAYSCALE)
 
     @property
     def plate(self):
         """The background plate: BGR uint8 at the video's resolution, or None without one. Read once."""
-        if not self.has_plate:
-            return None
-        if self._plate is None:
-            path = os.path.join(self.directory, PLATE_FILE)
-            self._plate = cv2.imread(path) if os.path.isfile(path) else None   # no OpenCV warning
-            if self._plate is None:
-                raise DanceError(f"{path}: missing or unreadable background plate of the dataset; "
-                                 f"prepare it again with: {self.prepare_again_command()}")
+        if self.has_plate and self._plate is None:
+            self._plate = self.read_file(os.path.join(self.directory, PLATE_FILE), "background plate")
         return self._plate
 
     def plate_crop(self, box, size):
