@@ -171,6 +171,17 @@ def test_person_mask_covers_the_figure_and_not_the_corners(small_vs):
     assert (empty == 0).all()
 
 
+@pytest.mark.parametrize("pool", [torch.nn.functional.max_pool2d, torch.nn.functional.avg_pool2d])
+def test_a_square_pool_by_rows_then_columns_is_the_square_pool(pool):
+    from GenGAN import square_pool
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 40, 33)
+    options = {} if pool is torch.nn.functional.max_pool2d else {"count_include_pad": False}
+    expected = pool(x, 7, stride=1, padding=3, **options)
+    assert torch.allclose(square_pool(pool, x, 3, **options), expected, atol=1e-6)
+
+
 def test_person_weighted_l1_counts_the_background_less():
     from GenGAN import person_weighted_l1
 

@@ -12,7 +12,7 @@ from DanceEval import grid_energy, image_scores
 from DanceScene import Scene, border_fade, full_frame
 from GenGAN import GenGAN
 from GenNearest import GenNearest
-from GenVanilla import GenNNSkeImToImage, GenVanillaNN, build_generator, composite
+from GenVanilla import GenNNSkeImToImage, GenVanillaNN, NearestUpConv2d, build_generator, composite
 from VideoSkeleton import VideoSkeleton
 
 SIZE = 64
@@ -47,6 +47,32 @@ def test_the_unet_upsamples_without_transposed_convolutions_and_old_files_keep_t
     old = build_generator({"opt": 2, "image_size": SIZE, "ngf": 8})   # a model file of before: no such keys
     assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in old.modules())
     assert old(torch.zeros(1, 3, SIZE, SIZE)).shape == (1, 3, SIZE, SIZE)
+
+
+def test_the_last_layer_is_exactly_an_enlargement_then_a_convolution():
+    torch.manual_seed(0)
+    folded = NearestUpConv2d(8, 4)
+    plain = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), torch.nn.Conv2d(8, 4, 3, padding=1))
+    plain[1].load_state_dict(folded.state_dict())
+    x = torch.randn(2, 8, 7, 9, requires_grad=True)
+    y = folded(x)
+    assert y.shape == (2, 4, 14, 18) and torch.allclose(y, plain(x), atol=1e-5)
+    y.square().sum().backward()
+    grad_x, grad_w = x.grad.clone(), folded.weight.grad.clone()
+    x.grad = None
+    plain(x).square().sum().backward()
+    assert torch.allclose(x.grad, grad_x, atol=1e-4) and torch.allclose(plain[1].weight.grad, grad_w, atol=1e-3)
+
+
+def test_a_unet_file_with_the_enlargement_as_a_layer_of_its_own_still_loads():
+    torch.manual_seed(0)
+    net = GenNNSkeImToImage(SIZE, 8, in_channels=6, out_channels=4).eval()
+    older = {key.replace("last.0.", "last.1."): value for key, value in net.state_dict().items()}
+    assert "last.1.weight" in older and "last.0.weight" not in older   # the layout of the first "resize" files
+    again = GenNNSkeImToImage(SIZE, 8, in_channels=6, out_channels=4).eval()
+    again.load_state_dict(older)
+    x = torch.randn(1, 6, SIZE, SIZE)
+    assert torch.equal(again(x), net(x))
 
 
 def test_the_grid_measure_sees_a_checkerboard():
@@ -127,6 +153,10 @@ def test_nearest_puts_its_person_over_the_plate(scene_sample):
     person, alpha, background = gen.generate_layers(target.ske[5], box)
     assert np.array_equal(person, target.readImage(5)) and np.array_equal(background, target.plate_crop(box, SIZE))
     assert alpha.max() > 0.9 and alpha.min() < 0.1          # the person, and room around them
+    mask = target.readMask(5) / 255
+    assert (alpha[mask > 0.5] > 0.99).all()                  # the mask grown: the whole person is pasted
+    ring = (cv2.dilate((mask > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & (mask < 0.5)
+    assert alpha[ring].mean() > 0.5                          # ... with a little of their surroundings
     assert not GenNearest(target, plate=False).plate
 
 
