@@ -86,6 +86,17 @@ def test_a_second_quick_run_reuses_the_trained_models(small_dataset, quick_repor
     assert again["generators"]["gan"]["train_seconds"] == pytest.approx(report["generators"]["gan"]["train_seconds"], abs=0.06)
 
 
+def test_another_seed_trains_again_from_another_start(small_dataset, quick_report):
+    import DanceEval
+    report, out = quick_report
+    model = out / "models" / f"vanilla_ske_{small_dataset.image_size}.pt"
+    written = model.stat().st_mtime_ns
+    other = DanceEval.evaluate(small_dataset.directory, str(out), gens=["vanilla_ske"], quick=True, progress=False,
+                               seed=1)
+    assert model.stat().st_mtime_ns != written and other["seed"] == 1 and report["seed"] == DanceEval.SEED
+    assert other["generators"]["vanilla_ske"]["ssim"] != report["generators"]["vanilla_ske"]["ssim"]
+
+
 def test_a_folder_that_is_not_a_dataset(tmp_path, run_cli, one_error):
     (tmp_path / "nothing").mkdir()
     code, _, err = run_cli("DanceEval.py", tmp_path / "nothing", "--quick", "--out", tmp_path / "out")
