@@ -319,9 +319,11 @@ class NearestUpConv2d(nn.Conv2d):
     map in memory: training the U-Net's last layer is 5x faster on a CPU (docs/BENCHMARKS.md).
     """
 
-    # FOLD[a, i, k]: how much of the kernel's row k lands on the small map's row i - 1 + (0, 1, 2).
-    FOLD = ((((1, 0, 0), (0, 1, 1), (0, 0, 0))),
-            (((0, 0, 0), (1, 1, 0), (0, 0, 1))))
+    # FOLD[a][i][k] = 1 where the kernel's row k (dy = k - 1), for an output row 2r + a, reads the
+    # small map's row r + i - 1. Row a = 0: k = 0 reads r - 1, k = 1 and 2 read r; row a = 1: k = 0 and
+    # 1 read r, k = 2 reads r + 1.
+    FOLD = (((1, 0, 0), (0, 1, 1), (0, 0, 0)),
+            ((0, 0, 0), (1, 1, 0), (0, 0, 1)))
 
     def __init__(self, c_in, c_out, bias=True):
         super().__init__(c_in, c_out, 3, padding=1, bias=bias)
