@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 
+import cv2
 import numpy as np
 
 # The project's own data folder: prepared samples, default outputs, caches and snapshots go
@@ -211,8 +212,8 @@ def filter_native_stderr(noise=NATIVE_NOISE):
 def blend(person, alpha, background):
     """`person` over `background` (BGR uint8 images of one size) through the opacity `alpha` (float
     H x W in 0..1): what a generator that draws over the background plate shows."""
-    alpha = alpha[..., None]
-    return np.round(alpha * person + (1 - alpha) * background).clip(0, 255).astype(np.uint8)
+    alpha = np.asarray(alpha, np.float32)
+    return cv2.blendLinear(person, background, alpha, 1 - alpha)   # alpha * person + (1 - alpha) * background
 
 
 def run_cli(main):

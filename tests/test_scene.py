@@ -8,8 +8,10 @@ import pytest
 import torch
 
 import DanceSample
+from DanceDemo import a_core_for_the_encoder
 from DanceEval import grid_energy, image_scores
 from DanceScene import Scene, border_fade, full_frame
+from DanceUtils import blend
 from GenGAN import GenGAN
 from GenNearest import GenNearest
 from GenVanilla import GenNNSkeImToImage, GenVanillaNN, NearestUpConv2d, build_generator, composite
@@ -38,6 +40,32 @@ def test_composite_is_the_background_where_the_opacity_is_0_and_the_person_where
     assert torch.equal(image, background) and torch.all(alpha == 0)
     image, alpha = composite(opaque, background)
     assert torch.allclose(image, colours) and torch.all(alpha == 1)
+
+
+def test_blend_is_the_opacity_weighted_mean_of_person_and_background():
+    rng = np.random.default_rng(0)
+    person, background = rng.integers(0, 256, (2, 40, 30, 3), dtype=np.uint8)
+    alpha = rng.random((40, 30))
+    alpha[:5], alpha[-5:] = 0, 1
+    exact = alpha[..., None] * person + (1 - alpha[..., None]) * background
+    out = blend(person, alpha, background)
+    assert out.dtype == np.uint8 and out.shape == person.shape
+    assert np.abs(out - exact).max() <= 1   # to the rounding
+    assert np.array_equal(out[:5], background[:5]) and np.array_equal(out[-5:], person[-5:])
+
+
+def test_writing_a_video_leaves_the_encoder_a_core_and_gives_it_back():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with a_core_for_the_encoder():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        with a_core_for_the_encoder():   # never below one thread
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_the_unet_upsamples_without_transposed_convolutions_and_old_files_keep_theirs():
