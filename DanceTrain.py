@@ -13,6 +13,7 @@ A trained generator offers what `train` uses (GenVanillaNN has them all):
     make_dataset(indices) -> torch Dataset         the (source, target) training pairs
     make_optimizers(lr), optimizers()              its optimisers (GenGAN: G's and D's)
     train_step(source, target) -> {loss: tensor}   one optimisation step on a batch
+    average_weights()                              after each step: the running average generate() uses
     training_state(), load_training_state(path, state)   what a checkpoint holds
     settings(), save(), set_progress(settings), check_file(path, settings, what)
     generate(ske, box)                             for the sample grid (box: the item's, or None)
@@ -48,6 +49,9 @@ LR_DECAY = 0.2                # over the last fifth of a run the learning rate f
                               # the run ends on a settled network rather than mid-swing (pix2pix decays
                               # over the last half of its 200 epochs); 0: a constant rate
 BETAS = (0.5, 0.999)          # Adam's betas (pix2pix's: a short memory of the gradient's mean)
+WEIGHT_AVERAGE = 0.999        # generate with an exponential moving average of the trained weights, updated
+                              # after every step (as StyleGAN and diffusion models do): a GAN's weights swing
+                              # from step to step, their average does not; 0: the last step's weights
 SAMPLE_COUNT = 4              # rows of the sample grid (fixed items spread over the dataset)
 SAMPLE_CELL = 128             # smaller images are enlarged to about this size in the sample grid
 MODEL_VERSION = 1             # version of the model-file format
@@ -216,6 +220,18 @@ def learning_rate_factor(done, decay):
     return 1.0 if decay <= 0 else min(1.0, max(0.0, 1.0 - done) / decay)
 
 
+@torch.no_grad()
+def update_average(average, network, steps, decay=WEIGHT_AVERAGE):
+    """Move the weights of `average` (a copy of `network`) a step towards `network`'s: an exponential
+    moving average. Early on it forgets faster ((1 + steps) / (10 + steps) < decay), so that a short
+    run is not held back by the random weights it started from. Buffers are copied as they are."""
+    decay = min(decay, (1 + steps) / (10 + steps))
+    for mean, weight in zip(average.parameters(), network.parameters()):
+        mean.lerp_(weight, 1 - decay)
+    for mean, buffer in zip(average.buffers(), network.buffers()):
+        mean.copy_(buffer)
+
+
 def loader_workers(device):
     """Processes preparing batches: none on a CPU (its cores train), a few beside a GPU (which waits for them)."""
     return min(4, max(0, (os.cpu_count() or 1) - 1)) if device.type == "cuda" else 0
@@ -283,6 +299,7 @@ def train(gen, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress
                    leave=False)
         for source, target in bar:
             losses = gen.train_step(to_device(source, gen.device), to_device(target, gen.device))
+            gen.average_weights()
             for name, value in losses.items():
                 totals[name] = totals.get(name, 0.0) + value.detach()
             batches += 1

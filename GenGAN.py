@@ -220,9 +220,10 @@ class GenGAN(GenVanillaNN):
         manner as during the training phase" (Isola et al., 3.3). The discriminator judged G's images
         made with dropout; with it off, G averages over what the dropout would choose, a smoother image
         (measured on taichi1, docs/BENCHMARKS.md)."""
-        self.netG.eval()
+        network = self.generating_network()
+        network.eval()
         if self.noise_at_generation:
-            for module in self.netG.modules():
+            for module in network.modules():
                 if isinstance(module, nn.Dropout):
                     module.train()
 

@@ -28,6 +28,7 @@ The training loop, checkpoints, model files and the trainers' flags are DanceTra
 GenGAN.py reuses this file and only adds a discriminator and its losses.
 """
 import argparse
+import copy
 import os
 
 import cv2
@@ -470,6 +471,7 @@ class GenVanillaNN:
                                  "ngf": ngf, "dropout": dropout, "plate": self.plate, "upsample": upsample,
                                  "version": MODEL_VERSION}
         self.netG = build_generator(self.network_settings)
+        self.netG_average, self.average_steps = None, 0   # made by make_optimizers (DanceTrain.WEIGHT_AVERAGE)
         self.source_transform = default_source_transform(self.opt, self.image_size)
         if loadFromFile:
             self.load()
@@ -532,7 +534,7 @@ class GenVanillaNN:
         self.epochs_done, self.train_seconds = settings.get("epochs", 0), settings.get("train_seconds", 0.0)
 
     def save(self, path=None):
-        save_model(path or self.filename, self.netG, self.settings())
+        save_model(path or self.filename, self.generating_network(), self.settings())
 
     def load(self, path=None):
         """Load a model file written by save(); a DanceError naming the file when it cannot be used."""
@@ -572,6 +574,20 @@ class GenVanillaNN:
         """
         self.trainG = for_training(self.netG, self.device)
         self.optG = torch.optim.Adam(self.netG.parameters(), lr=lr, betas=BETAS)
+        self.netG_average, self.average_steps = None, 0
+        if DanceTrain.WEIGHT_AVERAGE > 0:
+            self.netG_average = copy.deepcopy(self.netG).requires_grad_(False)
+
+    def average_weights(self):
+        """After each optimisation step: netG_average moves towards netG (DanceTrain.update_average)."""
+        if self.netG_average is not None:
+            DanceTrain.update_average(self.netG_average, self.netG, self.average_steps)
+            self.average_steps += 1
+
+    def generating_network(self):
+        """The network that generate() runs and the model file holds: the running average of the
+        trained weights where there is one (while and after training), else netG."""
+        return self.netG if self.netG_average is None else self.netG_average
 
     def image_of(self, output, target):
         """(the generated image of a batch, the opacity's L1 distance to the mask (0 without a plate)).
@@ -597,11 +613,17 @@ class GenVanillaNN:
 
     def training_state(self):
         """Everything a checkpoint holds besides the epoch count and history."""
-        return {"netG": self.netG.state_dict(), "optG": self.optG.state_dict()}
+        state = {"netG": self.netG.state_dict(), "optG": self.optG.state_dict()}
+        if self.netG_average is not None:
+            state.update(netG_average=self.netG_average.state_dict(), average_steps=self.average_steps)
+        return state
 
     def load_training_state(self, path, state):
         load_state(path, self.netG, state["netG"])
         self.optG.load_state_dict(state["optG"])
+        if self.netG_average is not None:   # a checkpoint written before the average starts it from netG
+            load_state(path, self.netG_average, state.get("netG_average", state["netG"]))
+            self.average_steps = int(state.get("average_steps", 0))
 
     def optimizers(self):
         return [self.optG]
@@ -619,8 +641,8 @@ class GenVanillaNN:
 
     # ------------------------------------------------------------------ generation
     def generation_mode(self):
-        """netG as generate() runs it: eval mode (GenGAN keeps pix2pix's dropout on)."""
-        self.netG.eval()
+        """The generating network as generate() runs it: eval mode (GenGAN keeps pix2pix's dropout on)."""
+        self.generating_network().eval()
 
     def generate(self, ske, box=None):
         """The target's image for the pose `ske` (a Skeleton): BGR uint8, image_size x image_size x 3.
@@ -644,7 +666,7 @@ class GenVanillaNN:
             if self.opt == 2:
                 source = torch.cat([source, image_to_tensor(background).unsqueeze(0)], dim=1)
         with torch.inference_mode(), autocast(self.device, training=False):
-            output = self.netG(to_device(source, self.device)).float()
+            output = self.generating_network()(to_device(source, self.device)).float()
         if not self.plate:
             return tensor_to_image(output), None, None
         alpha = ((output[0, 3] + 1) / 2).clamp(0, 1).cpu().numpy()

@@ -84,6 +84,7 @@ def measure(name, size, device, batch, bf16, channels_last, compiled, steps, war
     def step():
         index = torch.randint(0, EPOCH_IMAGES, (batch,), device=device)
         gen.train_step(DanceTrain.to_device(sources[index], device), DanceTrain.to_device(targets[index], device))
+        gen.average_weights()   # as DanceTrain.train does after each step
 
     start = time.perf_counter()
     for _ in range(warmup):

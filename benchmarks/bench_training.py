@@ -72,11 +72,13 @@ def bench(name, size, device, steps, batch):
     gen.make_optimizers()
     with FlopCounterMode(display=False) as counter:   # also the warm-up step
         gen.train_step(source, target)
+        gen.average_weights()
     flops = counter.get_total_flops()
     synchronise(device)
     start = time.perf_counter()
     for _ in range(steps):
         gen.train_step(source, target)
+        gen.average_weights()   # as DanceTrain.train does after each step
     synchronise(device)
     step_s = (time.perf_counter() - start) / steps
     gen.netG.eval()

@@ -179,6 +179,36 @@ def test_the_learning_rate_falls_over_the_end_of_a_run(small_vs, monkeypatch, se
     assert gen.optG.param_groups[0]["lr"] == 1e-3
 
 
+def test_the_weight_average_follows_the_weights_and_is_what_generates_and_resumes(small_vs, seed):
+    import DanceTrain
+
+    net, average = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    net.weight.data.fill_(1.0)
+    average.weight.data.zero_()
+    DanceTrain.update_average(average, net, steps=10_000, decay=0.9)      # a step of (1 - 0.9) of the way
+    assert torch.allclose(average.weight, torch.full((2, 3), 0.1))
+    average.weight.data.zero_()
+    DanceTrain.update_average(average, net, steps=0, decay=0.9)           # early: forgets faster (1/10 kept)
+    assert torch.allclose(average.weight, torch.full((2, 3), 0.9))
+
+    seed()
+    kwargs = dict(optSkeOrImage=2, image_size=SIZE, device="cpu", ngf=NGF)
+    gen = GenVanillaNN(small_vs, **kwargs)
+    gen.train(2, batch_size=4, progress=False, lr=1e-3)
+    assert gen.average_steps == 2 * 2                                      # 8 items, batches of 4, 2 epochs
+    last, mean = gen.netG.state_dict(), gen.netG_average.state_dict()
+    assert any(not torch.equal(last[k], mean[k]) for k in last)           # the average is not the last weights
+    saved = torch.load(gen.filename, weights_only=True)["state_dict"]
+    assert all(torch.equal(saved[k], mean[k]) for k in mean)              # the model file holds the average
+    loaded = GenVanillaNN(small_vs, loadFromFile=True, **kwargs)
+    assert np.array_equal(loaded.generate(small_vs.ske[3]), gen.generate(small_vs.ske[3]))
+    resumed = GenVanillaNN(small_vs, **kwargs)
+    resumed.make_optimizers()
+    resumed.load_training_state(gen.checkpoint_file, torch.load(gen.checkpoint_file, weights_only=True)["state"])
+    assert resumed.average_steps == 4
+    assert all(torch.equal(resumed.netG_average.state_dict()[k], mean[k]) for k in mean)
+
+
 # ---------------------------------------------------------------------- model file
 @pytest.mark.parametrize("opt", [1, 2])
 def test_save_then_load_gives_the_same_images(small_vs, opt, seed):
