@@ -50,8 +50,9 @@ LR_DECAY = 0.2                # over the last fifth of a run the learning rate f
                               # over the last half of its 200 epochs); 0: a constant rate
 BETAS = (0.5, 0.999)          # Adam's betas (pix2pix's: a short memory of the gradient's mean)
 WEIGHT_AVERAGE = 0.999        # generate with an exponential moving average of the trained weights, updated
-                              # after every step (as StyleGAN and diffusion models do): a GAN's weights swing
-                              # from step to step, their average does not; 0: the last step's weights
+                              # after every step (as StyleGAN and diffusion models do): the weights swing from
+                              # step to step, their average less; 0: the last step's weights. The vanilla
+                              # networks' default; GenGAN has its own (GenGAN.WEIGHT_AVERAGE, 0: it blurs the GAN)
 SAMPLE_COUNT = 4              # rows of the sample grid (fixed items spread over the dataset)
 SAMPLE_CELL = 128             # smaller images are enlarged to about this size in the sample grid
 MODEL_VERSION = 1             # version of the model-file format

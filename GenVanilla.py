@@ -471,7 +471,8 @@ class GenVanillaNN:
                                  "ngf": ngf, "dropout": dropout, "plate": self.plate, "upsample": upsample,
                                  "version": MODEL_VERSION}
         self.netG = build_generator(self.network_settings)
-        self.netG_average, self.average_steps = None, 0   # made by make_optimizers (DanceTrain.WEIGHT_AVERAGE)
+        self.weight_average = DanceTrain.WEIGHT_AVERAGE   # decay of the weights' moving average; 0: none
+        self.netG_average, self.average_steps = None, 0   # made by make_optimizers
         self.source_transform = default_source_transform(self.opt, self.image_size)
         if loadFromFile:
             self.load()
@@ -575,13 +576,13 @@ class GenVanillaNN:
         self.trainG = for_training(self.netG, self.device)
         self.optG = torch.optim.Adam(self.netG.parameters(), lr=lr, betas=BETAS)
         self.netG_average, self.average_steps = None, 0
-        if DanceTrain.WEIGHT_AVERAGE > 0:
+        if self.weight_average > 0:
             self.netG_average = copy.deepcopy(self.netG).requires_grad_(False)
 
     def average_weights(self):
         """After each optimisation step: netG_average moves towards netG (DanceTrain.update_average)."""
         if self.netG_average is not None:
-            DanceTrain.update_average(self.netG_average, self.netG, self.average_steps)
+            DanceTrain.update_average(self.netG_average, self.netG, self.average_steps, self.weight_average)
             self.average_steps += 1
 
     def generating_network(self):

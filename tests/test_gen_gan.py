@@ -112,6 +112,8 @@ def test_resume_continues_from_the_checkpoint(small_vs, seed):
     data = torch.load(gen.filename, weights_only=True)
     assert data["settings"]["kind"] == "gan" and data["settings"]["epochs"] == 2
     assert set(data["state_dict"]) == set(gen.netG.state_dict())   # the model file: the generator only
+    assert gen.netG_average is None and all(torch.equal(v, data["state_dict"][k])   # its last weights,
+                                            for k, v in gen.netG.state_dict().items())  # not an average
     loaded = GenGAN(small_vs, loadFromFile=True, image_size=SIZE, device="cpu")
     for i in (0, 7):
         assert np.array_equal(loaded.generate(small_vs.ske[i]), gen.generate(small_vs.ske[i]))
