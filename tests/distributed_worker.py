@@ -45,5 +45,24 @@ def weights(gen):
     return state
 
 
+def gloo_threads():
+    """The names of this process's threads that belong to gloo (Linux; [] elsewhere)."""
+    tasks = "/proc/self/task"
+    if not os.path.isdir(tasks):
+        return []
+    names = []
+    for task in os.listdir(tasks):
+        try:
+            with open(os.path.join(tasks, task, "comm")) as f:
+                names.append(f.read().strip())
+        except OSError:   # the thread ended meanwhile
+            pass
+    return [name for name in names if "gloo" in name]
+
+
 if __name__ == "__main__":
     main(*sys.argv[1:])
+    # Nothing refers to the process group any more (the generator and its DDP wrappers are gone),
+    # so gloo's threads must have ended: threads left running can abort the process as it exits.
+    if gloo_threads():
+        sys.exit(f"gloo threads still running after the process group was destroyed: {gloo_threads()}")
