@@ -179,11 +179,11 @@ def start_distributed(requested_device=None):
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
-        # torch.distributed.nn (DistributedDataParallel imports it when built) makes the group that exists
-        # when it is imported the default argument of its functions, which then keep the group
-        # alive for good: destroy_process_group no longer ends gloo's threads, and a process that
-        # exits while they run aborts now and then ("terminate called without an active
-        # exception"). Imported before the group exists, it keeps nothing.
+        # torch.distributed.nn (DistributedDataParallel imports it when built) makes the group
+        # that exists when it is imported the default argument of its functions, which then keep
+        # the group alive for good: destroy_process_group no longer ends gloo's threads, and a
+        # process that exits while they run aborts now and then ("terminate called without an
+        # active exception"). Imported before the group exists, it keeps nothing.
         importlib.import_module("torch.distributed.nn")
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return device

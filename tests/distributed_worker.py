@@ -64,5 +64,6 @@ if __name__ == "__main__":
     main(*sys.argv[1:])
     # Nothing refers to the process group any more (the generator and its DDP wrappers are gone),
     # so gloo's threads must have ended: threads left running can abort the process as it exits.
-    if gloo_threads():
-        sys.exit(f"gloo threads still running after the process group was destroyed: {gloo_threads()}")
+    left = gloo_threads()
+    if left:
+        sys.exit(f"gloo threads still running after the process group was destroyed: {left}")
