@@ -37,7 +37,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from DanceTrain import (BETAS, LR, add_training_arguments, autocast, check_training_arguments, for_training,
                         open_dataset, start_distributed, train_from_command_line)
 from DanceUtils import DanceError, run_cli
-from GenVanilla import AUGMENT, MASK_WEIGHT, NGF, GenVanillaNN
+from GenVanilla import AUGMENT, MASK_WEIGHT, NGF, UPSAMPLE, GenVanillaNN
 
 # Defaults of `python GenGAN.py` (command-line flags override them).
 GAN_LOSS = "lsgan"          # lsgan (least squares, pix2pix's choice) | hinge | wgan-gp
@@ -203,7 +203,7 @@ class GenGAN(GenVanillaNN):
     def __init__(self, videoSkeTgt, loadFromFile=False, image_size=None, device=None, gan_loss=GAN_LOSS,
                  ngf=NGF, ndf=NDF, dropout=GAN_DROPOUT, augment=AUGMENT, model_dir=None,
                  lambda_l1=LAMBDA_L1, lambda_fm=LAMBDA_FM, lambda_l1_background=LAMBDA_L1_BACKGROUND, plate=None,
-                 upsample="resize"):
+                 upsample=UPSAMPLE):
         if gan_loss not in GAN_LOSSES:
             raise DanceError(f"--gan-loss {gan_loss}: choose one of {', '.join(GAN_LOSSES)}")
         check_loss_weights(lambda_l1, lambda_fm, lambda_l1_background)

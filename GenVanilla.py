@@ -52,6 +52,7 @@ from Skeleton import Skeleton
 OPT = 2                       # 1: 26 numbers -> image, 2: stick figure -> image
 NGF = 32                      # width of the generators: channels of their outermost layer (pix2pix uses 64,
                               # 32 trains about 4x faster on a CPU and is enough at 128 px)
+UPSAMPLE = "resize"           # how the U-Net's decoder doubles the size: one of UPSAMPLINGS (see `upsample`)
 DROPOUT = 0.0                 # dropout in the U-Net's innermost decoder blocks (pix2pix: 0.5, as noise for a GAN)
 AUGMENT = False               # random joint shift/scale of image and skeleton while training. Off: a dance
                               # video's camera stands still, and a shifted background, which no pose
@@ -288,20 +289,27 @@ def down_block(c_in, c_out, norm=True, activation="leaky"):
     return nn.Sequential(*layers)
 
 
+UPSAMPLINGS = ("resize", "nearest", "transpose")
+
+
 def upsample(c_in, c_out, how, bias=False, last=False):
     """Double the size and change the channels.
 
     "resize": a 3x3 convolution at the smaller size, then a bilinear enlargement. Every output
     pixel is made the same way, so there is no checkerboard (Odena et al., "Deconvolution and
-    Checkerboard Artifacts", 2016), and it costs less than a transposed convolution (9 against 16
-    multiplications per pixel and pair of channels). The last step (`last`) enlarges first
-    (nearest neighbour), then convolves, so the image itself is drawn at full resolution.
-    "transpose": pix2pix's 4x4 transposed convolution of stride 2, whose kernel overlaps unevenly
-    and leaves a grid pattern; kept so that the model files trained with it still load.
+    Checkerboard Artifacts", 2016), and it is the cheapest (9 multiplications per small pixel and
+    pair of channels), but the four pixels of each 2x2 block share one computed value.
+    "nearest": Odena et al.'s resize-convolution, a nearest-neighbour enlargement then a 3x3
+    convolution (`NearestUpConv2d`): each pixel of a block gets its own kernel, and no checkerboard
+    (16 multiplications, as a transposed convolution).
+    "transpose": pix2pix's 4x4 transposed convolution of stride 2, whose 16 free taps leave a grid
+    pattern; kept so that the model files trained with it still load.
+    The last step (`last`) of "resize" is "nearest", so that the image itself is drawn at full
+    resolution.
     """
     if how == "transpose":
         return [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=bias)]
-    if last:
+    if how == "nearest" or last:
         return [NearestUpConv2d(c_in, c_out, bias=bias)]
     return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias),
             nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)]
@@ -310,33 +318,43 @@ def upsample(c_in, c_out, how, bias=False, last=False):
 class NearestUpConv2d(nn.Conv2d):
     """A 2x nearest-neighbour enlargement, then this 3x3 convolution: computed at the small size.
 
-    In the enlarged map each pixel is repeated over a 2x2 block, so the output pixel at row 2i + a
-    (a = 0 or 1) reads, through its kernel's rows dy = -1, 0, 1, the small map's rows
-    i + floor((a + dy) / 2): row a = 0 reads i-1, i, i and row a = 1 reads i, i, i+1. The 3x3
-    kernel therefore folds into four 3x3 kernels over the small map, one per position (a, b) in
-    the 2x2 block (FOLD sums the taps that land on the same row, and likewise for the columns);
-    one convolution gives the four, and pixel_shuffle interleaves them into the large image.
-    Exactly nn.Upsample(nearest) + nn.Conv2d (same weights, same result), without the 4x larger
-    map in memory: training the U-Net's last layer is 5x faster on a CPU (docs/BENCHMARKS.md).
+    In the enlarged map each pixel is repeated over a 2x2 block, so the output row 2r + a (a = 0
+    or 1) reads, through its kernel's rows dy = -1, 0, 1, the small map's rows
+    r + floor((a + dy) / 2): row 2r reads r-1, r, r and row 2r + 1 reads r, r, r+1. Each output
+    row thus reads two rows of the small map, with the kernel's rows summed where they land on the
+    same one: exactly what a transposed 4x4 convolution of stride 2 computes, whose taps k = 3 and
+    1 make the even rows (from r-1 and r) and k = 2 and 0 the odd ones (from r and r+1). So the
+    3x3 kernel folds into a 4x4 transposed kernel (TAPS; the same for the columns), and one
+    transposed convolution gives the enlarged result without the 4x larger map in memory (the
+    same result, 16 multiplications per small pixel and pair of channels instead of 36). Unlike
+    pix2pix's free 4x4 kernel, the two rows of taps of each output row sum to the same three
+    kernel rows, so a flat input gives a flat output: no checkerboard.
     """
 
-    # FOLD[a][i][k] = 1 where the kernel's row k (dy = k - 1), for an output row 2r + a, reads the
-    # small map's row r + i - 1. Row a = 0: k = 0 reads r - 1, k = 1 and 2 read r; row a = 1: k = 0 and
-    # 1 read r, k = 2 reads r + 1.
-    FOLD = (((1, 0, 0), (0, 1, 1), (0, 0, 0)),
-            ((0, 0, 0), (1, 1, 0), (0, 0, 1)))
+    # TAPS[k][i] = 1 where the 3x3 kernel's row i lands on row k of the transposed 4x4 kernel.
+    TAPS = ((0, 0, 1), (0, 1, 1), (1, 1, 0), (1, 0, 0))
 
     def __init__(self, c_in, c_out, bias=True):
         super().__init__(c_in, c_out, 3, padding=1, bias=bias)
-        self.register_buffer("fold", torch.tensor(self.FOLD, dtype=torch.float32), persistent=False)
+        taps = torch.tensor(self.TAPS, dtype=torch.float32)
+        # FOLD[4k + l, 3i + j] = TAPS[k][i] * TAPS[l][j]: the 9 weights of a kernel -> its 16 taps.
+        self.register_buffer("fold", torch.kron(taps, taps), persistent=False)
+        self._generation_kernel = (None, None)   # (the weights' version, their fold): see transposed_kernel
+
+    def transposed_kernel(self):
+        """The weights folded into conv_transpose2d's (in, out, 4, 4) kernel: one small matrix product."""
+        weight = self.weight.transpose(0, 1).reshape(-1, 9)
+        return (weight @ self.fold.to(weight.dtype).T).reshape(self.in_channels, self.out_channels, 4, 4)
 
     def forward(self, x):
-        fold = self.fold.to(self.weight.dtype)
-        # kernels[o, a, b] = FOLD[a] @ weight[o] @ FOLD[b]^T, for every input channel c
-        kernels = torch.einsum("aik,ockl,bjl->oabcij", fold, self.weight, fold)
-        bias = None if self.bias is None else self.bias.repeat_interleave(4)
-        small = F.conv2d(x, kernels.reshape(-1, self.in_channels, 3, 3), bias, padding=1)
-        return F.pixel_shuffle(small, 2)   # channel 4o + 2a + b -> pixel (2i + a, 2j + b) of channel o
+        if torch.is_grad_enabled():
+            kernel = self.transposed_kernel()
+        else:   # generating: fold once, until the weights change (a new kernel each call costs a frame 2 ms)
+            version = (self.weight._version, self.weight.data_ptr(), self.weight.dtype)
+            if self._generation_kernel[0] != version:
+                self._generation_kernel = (version, self.transposed_kernel())
+            kernel = self._generation_kernel[1]
+        return F.conv_transpose2d(x, kernel, self.bias, stride=2, padding=1)
 
 
 def up_block(c_in, c_out, dropout=0.0, how="resize"):
@@ -357,12 +375,12 @@ class GenNNSkeImToImage(nn.Module):
     Encoder: LeakyReLU(0.2); decoder: ReLU; instance norm except on the outermost layers and
     the 1x1 bottleneck (a single pixel has no statistics); tanh at the end. `dropout` > 0
     adds dropout to the decoder's 3 innermost blocks (pix2pix's noise for a GAN). The decoder
-    upsamples by `upsample` ("resize": no checkerboard; "transpose": pix2pix's, older models).
+    upsamples by `upsample_how`, one of UPSAMPLINGS (see `upsample`).
     With a background plate the input is the stick figure and the plate's crop (6 channels) and
     the output the person's colours and opacity (4 channels).
     """
 
-    def __init__(self, image_size=128, ngf=NGF, in_channels=3, out_channels=3, dropout=DROPOUT, upsample_how="resize"):
+    def __init__(self, image_size=128, ngf=NGF, in_channels=3, out_channels=3, dropout=DROPOUT, upsample_how=UPSAMPLE):
         super().__init__()
         levels = power_of_two_levels(image_size)
         chans = [ngf * min(2 ** i, 8) for i in range(levels)]   # channels after each encoder step
@@ -431,8 +449,9 @@ class GenVanillaNN:
     device          "cpu", "cuda", ... (default: cuda, then mps, then cpu)
     ngf, dropout    the generator's width and dropout (a loaded model keeps those of its file)
     augment         random joint shift/scale of the training pairs
-    upsample        the U-Net decoder's upsampling: "resize" (no checkerboard) or "transpose" (pix2pix's,
-                    to compare; see `upsample`)
+    upsample        the U-Net decoder's upsampling, one of UPSAMPLINGS (see `upsample`): "resize"
+                    (no checkerboard, cheapest), "nearest" (no checkerboard, a kernel per pixel) or
+                    "transpose" (pix2pix's, to compare)
     plate           draw the person over the dataset's background plate (colours and an opacity,
                     composited over the plate's crop); default: when the dataset has a plate. A
                     loaded model keeps its file's choice.
@@ -445,7 +464,7 @@ class GenVanillaNN:
     name = None   # the model's one name (DanceGenerators.py): NAMES[optSkeOrImage]; GenGAN's is "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, optSkeOrImage=1, image_size=None, device=None,
-                 ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None, plate=None, upsample="resize"):
+                 ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None, plate=None, upsample=UPSAMPLE):
         if optSkeOrImage not in (1, 2):
             raise DanceError(f"--opt {optSkeOrImage}: choose 1 (skeleton numbers) or 2 (stick figure)")
         self.videoSke = videoSkeTgt

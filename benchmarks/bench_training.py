@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from DanceTrain import to_device  # noqa: E402
 from DanceUtils import pick_device  # noqa: E402
 from GenGAN import GenGAN  # noqa: E402
-from GenVanilla import GenVanillaNN  # noqa: E402
+from GenVanilla import UPSAMPLE, UPSAMPLINGS, GenVanillaNN  # noqa: E402
 
 EPOCH_IMAGES = 1186   # taichi1's first 80 %: what DanceEval trains on
 
@@ -58,13 +58,14 @@ def matmul_gflops(device, dtype, n=2048, repeats=10):
     return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-def bench(name, size, device, steps, batch):
+def bench(name, size, device, steps, batch, upsample):
     torch.manual_seed(0)
     data = Dataset(size)
     if name == "gan":
-        gen = GenGAN(data, image_size=size, device=device)
+        gen = GenGAN(data, image_size=size, device=device, upsample=upsample)
     else:
-        gen = GenVanillaNN(data, optSkeOrImage=1 if name == "vanilla_ske" else 2, image_size=size, device=device)
+        gen = GenVanillaNN(data, optSkeOrImage=1 if name == "vanilla_ske" else 2, image_size=size, device=device,
+                           upsample=upsample)
     source_shape = (batch, 26) if name == "vanilla_ske" else (batch, 3, size, size)
     source = to_device(torch.rand(source_shape) * 2 - 1, device)
     target = to_device(torch.rand(batch, 3, size, size) * 2 - 1, device)
@@ -103,18 +104,20 @@ def main():
     parser.add_argument("--sizes", default="128,256")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--upsample", choices=UPSAMPLINGS, default=UPSAMPLE, help="the U-Net's decoder (default: %(default)s)")
+    parser.add_argument("--gens", default="vanilla_ske,vanilla_image,gan", help="comma-separated (default: %(default)s)")
     args = parser.parse_args()
     device = pick_device(args.device)
     peaks = {dtype: matmul_gflops(device, dtype) for dtype in (torch.bfloat16, torch.float32)}
-    print(f"device {device}, batch {args.batch}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+    print(f"device {device}, batch {args.batch}, decoder {args.upsample}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"2048^2 matmul: bf16 {peaks[torch.bfloat16]:.0f} GFLOP/s, float32 {peaks[torch.float32]:.0f} GFLOP/s")
     print("| generator | px | GFLOP per step | s per step | images/s | GFLOP/s achieved | "
           "s per epoch (1186 images) | ms per frame |")
     print("|---|---|---|---|---|---|---|---|")
     achieved = {}
     for size in map(int, args.sizes.split(",")):
-        for name in ("vanilla_ske", "vanilla_image", "gan"):
-            achieved[name, size] = bench(name, size, device, args.steps, args.batch)
+        for name in args.gens.split(","):
+            achieved[name, size] = bench(name, size, device, args.steps, args.batch, args.upsample)
     after = matmul_gflops(device, torch.bfloat16)
     print(f"\nbf16 matmul peak again after the networks: {after:.0f} GFLOP/s. The GAN step at "
           + ", ".join(f"{size} px: {100 * g / peaks[torch.bfloat16]:.0f} %" for (name, size), g in achieved.items()
