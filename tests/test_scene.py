@@ -11,7 +11,7 @@ import DanceSample
 from DanceDemo import a_core_for_the_encoder
 from DanceEval import grid_energy, image_scores
 from DanceScene import Scene, border_fade, full_frame
-from DanceUtils import blend
+from DanceUtils import DanceError, blend
 from GenGAN import GenGAN
 from GenNearest import GenNearest
 from GenVanilla import GenNNSkeImToImage, GenVanillaNN, NearestUpConv2d, build_generator, composite
@@ -90,6 +90,46 @@ def test_the_last_layer_is_exactly_an_enlargement_then_a_convolution():
     x.grad = None
     plain(x).square().sum().backward()
     assert torch.allclose(x.grad, grad_x, atol=1e-4) and torch.allclose(plain[1].weight.grad, grad_w, atol=1e-3)
+
+
+def test_the_nearest_decoder_gives_every_step_a_kernel_per_pixel_and_no_checkerboard():
+    """upsample "nearest": every decoder step is an enlargement then a 3x3 convolution (a transposed
+    convolution with tied taps), so a flat map stays flat inside; pix2pix's free 4x4 taps do not."""
+    torch.manual_seed(0)
+    net = GenNNSkeImToImage(SIZE, 8, upsample_how="nearest")
+    assert sum(isinstance(m, NearestUpConv2d) for m in net.modules()) == len(net.downs)   # each step and the last
+    assert not any(isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.Upsample)) for m in net.modules())
+    assert net(torch.zeros(1, 3, SIZE, SIZE)).shape == (1, 3, SIZE, SIZE)
+    flat = torch.ones(1, 8, 6, 6)
+    tied = NearestUpConv2d(8, 4)(flat)[..., 1:-1, 1:-1]           # the border sees the zero padding
+    free = torch.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)(flat)[..., 1:-1, 1:-1]
+    assert torch.allclose(tied, tied[..., :1, :1].expand_as(tied), atol=1e-5)
+    assert not torch.allclose(free, free[..., :1, :1].expand_as(free), atol=1e-3)
+
+
+def test_the_folded_kernel_kept_for_generation_follows_the_weights():
+    """Generating reuses the folded kernel; a training step or a loaded file must not leave it stale."""
+    torch.manual_seed(0)
+    folded = NearestUpConv2d(8, 4)
+    plain = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), torch.nn.Conv2d(8, 4, 3, padding=1))
+    x = torch.randn(1, 8, 5, 5)
+    optimiser = torch.optim.SGD(folded.parameters(), lr=0.5)
+    for _ in range(2):
+        with torch.inference_mode():
+            generated = folded(x)
+        plain[1].load_state_dict(folded.state_dict())
+        assert torch.allclose(generated, plain(x), atol=1e-5)
+        folded(x).square().sum().backward()                        # a training step changes the weights
+        optimiser.step()
+    folded.load_state_dict(NearestUpConv2d(8, 4).state_dict())    # so does loading another file
+    plain[1].load_state_dict(folded.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(folded(x), plain(x), atol=1e-5)
+
+
+def test_an_unknown_decoder_is_refused_in_one_line(scene_sample):
+    with pytest.raises(DanceError, match="--upsample bicubic: choose one of resize, nearest, transpose"):
+        GenVanillaNN(scene_sample["target"], optSkeOrImage=2, upsample="bicubic", device="cpu")
 
 
 def test_a_unet_file_with_the_enlargement_as_a_layer_of_its_own_still_loads():
