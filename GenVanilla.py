@@ -339,7 +339,7 @@ class NearestUpConv2d(nn.Conv2d):
         taps = torch.tensor(self.TAPS, dtype=torch.float32)
         # FOLD[4k + l, 3i + j] = TAPS[k][i] * TAPS[l][j]: the 9 weights of a kernel -> its 16 taps.
         self.register_buffer("fold", torch.kron(taps, taps), persistent=False)
-        self._generation_kernel = (None, None)   # (the weights' version, their fold): see transposed_kernel
+        self._generation_kernel = (None, None)   # (the weights' version, their fold): see forward
 
     def transposed_kernel(self):
         """The weights folded into conv_transpose2d's (in, out, 4, 4) kernel: one small matrix product."""
