@@ -152,16 +152,20 @@ def split_signature(dataset, train_items):
 
 
 def trained_generator(name, dataset, train_items, budget, size, device, model_dir, on_epoch, progress=True,
-                      plate=False, seed=SEED):
+                      plate=False, seed=SEED, upsample=None):
     """The network `name` trained on the training split within `budget`; reused when already done.
 
     budget: {"epochs": n} or {"minutes": m}. on_epoch(gen) is called after every epoch (the
     quality-against-time curve). A model file records its split, budget and settings, so a
     later run reuses it only when all are the same (a changed recipe trains again).
+    upsample: the U-Net decoder's enlargement (GenVanilla.UPSAMPLINGS; None: the networks' default).
     """
     import torch
 
-    gen = DanceGenerators.make(name, dataset, load=False, size=size, device=device, model_dir=model_dir, plate=plate)
+    options = dict(size=size, device=device, model_dir=model_dir, plate=plate)
+    if upsample is not None:
+        options["upsample"] = upsample
+    gen = DanceGenerators.make(name, dataset, load=False, **options)
     recipe = dict(split_signature(dataset, train_items), budget=budget, network=gen.network_settings,
                   training=gen.training_settings(), seed=seed)
     if os.path.isfile(gen.filename):
@@ -173,7 +177,7 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
             pass  # an unusable file is trained again
     torch.manual_seed(seed)
     np.random.seed(seed)
-    gen = DanceGenerators.make(name, dataset, load=False, size=size, device=device, model_dir=model_dir, plate=plate)
+    gen = DanceGenerators.make(name, dataset, load=False, **options)
     gen.notes["recipe"] = recipe
     max_seconds = 60 * budget["minutes"] if "minutes" in budget else None
     gen.train(budget.get("epochs", 10_000), restart=True, indices=train_items, progress=progress,
@@ -216,6 +220,7 @@ def report_markdown(report):
              f"{report['image_size']} px, {report['n_train']} training frames, {report['n_test']} test frames "
              f"(the last {100 - round(100 * TRAIN_FRACTION)} %), device {report['device']}, "
              f"seed {report.get('seed', SEED)}"
+             + (f", decoder {report['upsample']}" if "upsample" in report else "")
              + (", quick run" if report.get("quick") else ""), "",
              "| generator | SSIM | PSNR | SSIM person | PSNR person | pose error | detect rate | flicker | sharpness "
              "| grid | ms/frame | train s |",
@@ -323,7 +328,7 @@ def record_curve(points, split, gen):
                    "ssim": scores["ssim"], "psnr": scores["psnr"], "sharpness": scores["sharpness"]})
 
 
-def prepared_generator(name, split, budget, device, model_dir, progress, plate, seed=SEED):
+def prepared_generator(name, split, budget, device, model_dir, progress, plate, seed=SEED, upsample=None):
     """(generator, its training curve) for `name`: nearest on the training frames, or a network
     trained on them within `budget` (or reused from model_dir when trained so before); over the
     background plate or not (`plate`)."""
@@ -331,7 +336,7 @@ def prepared_generator(name, split, budget, device, model_dir, progress, plate, 
         return DanceGenerators.make("nearest", split.dataset.subset(split.train_items), plate=plate), []
     curve = []
     gen = trained_generator(name, split.dataset, split.train_items, budget, split.size, device, model_dir,
-                            functools.partial(record_curve, curve, split), progress, plate, seed)
+                            functools.partial(record_curve, curve, split), progress, plate, seed, upsample)
     if curve:   # trained now: its curve is kept with the model
         gen.notes["curve"] = curve
         gen.save()
@@ -348,12 +353,13 @@ def scores_of(gen, split, detector):
 
 
 def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, quick=False, size=None, progress=True,
-             extra=None, minutes=None, seed=SEED):
+             extra=None, minutes=None, seed=SEED, upsample=None):
     """Train (or reuse) and evaluate `gens` on dataset_dir; returns the report (also written to out_dir).
 
     extra: {name: generator} of ready generators to score beside them (anything with generate(ske)).
     minutes: total training minutes, shared among the networks as MINUTES shares them (default: MINUTES).
     seed: the networks' random start (another seed measures the run-to-run noise).
+    upsample: the U-Net decoder of the networks (GenVanilla.UPSAMPLINGS; None: GenVanilla.UPSAMPLE).
     """
     if not os.path.exists(dataset_dir):
         raise DanceError(f"{dataset_dir}: no such dataset directory")
@@ -362,6 +368,10 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
                          f"prepare a video with: python VideoSkeleton.py VIDEO")
     for name in gens:
         DanceGenerators.find(name, flag="--gens")
+    from GenVanilla import UPSAMPLE, UPSAMPLINGS
+    upsample = upsample or UPSAMPLE
+    if upsample not in UPSAMPLINGS:
+        raise DanceError(f"--upsample {upsample}: choose one of {', '.join(UPSAMPLINGS)}")
     dataset = VideoSkeleton(dataset_dir)
     if len(dataset) < MIN_ITEMS:
         raise DanceError(f"{dataset_dir}: only {len(dataset)} frames; an evaluation needs at least {MIN_ITEMS}")
@@ -372,7 +382,7 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
 
     report = {"dataset": os.path.abspath(dataset_dir), "device": str(device), "image_size": split.size,
               "n_train": int(len(split.train_items)), "n_test": int(len(split.test)), "quick": bool(quick),
-              "seed": seed,
+              "seed": seed, "upsample": upsample,
               "pose_preprocessing": f"{POSE_PAD} px replicated border, then {POSE_UPSCALE}x bicubic enlargement, "
                                     f"MediaPipe Pose static mode, model_complexity 1",
               "generators": {}, "real": {}, "versions": versions(device)}
@@ -396,7 +406,7 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
             bar.set_postfix_str(name)
             models = os.path.join(out_dir, "models" + ("" if plate or split.boxes is None else NOPLATE))
             gen, curves[name] = prepared_generator(base, split, budget_for(base, epochs, quick, minutes), device,
-                                                   models, progress, plate, seed)
+                                                   models, progress, plate, seed, upsample)
             outputs[name], report["generators"][name] = scores_of(gen, split, detector)
             bar.update()
         for name, gen in extra.items():
@@ -445,6 +455,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=SEED,
                         help="the networks' random start (default: %(default)s); another seed, same command: "
                              "the run-to-run noise")
+    from GenVanilla import add_decoder_argument
+    add_decoder_argument(parser)
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_EPOCHS} epoch on {QUICK_ITEMS} frames: checks the whole path in a minute")
     args = parser.parse_args(argv)
@@ -464,7 +476,7 @@ def main(argv=None):
     if args.minutes is not None and args.minutes <= 0:
         raise DanceError(f"--minutes {args.minutes}: must be positive")
     report = evaluate(args.dataset, args.out, gens, args.epochs, args.device, args.quick, args.size,
-                      minutes=args.minutes, seed=args.seed)
+                      minutes=args.minutes, seed=args.seed, upsample=args.upsample)
     print(report_markdown(report))
     print(f"wrote {os.path.join(args.out, 'report.json')}, report.md and grid.png")
     return 0

@@ -97,6 +97,24 @@ def test_another_seed_trains_again_from_another_start(small_dataset, quick_repor
     assert other["generators"]["vanilla_ske"]["ssim"] != report["generators"]["vanilla_ske"]["ssim"]
 
 
+def test_the_decoder_is_chosen_recorded_and_checked(small_dataset, quick_report, tmp_path):
+    """--upsample trains the networks with that decoder and says so in the report; a typo is refused."""
+    import DanceEval
+    from DanceUtils import DanceError
+    from DanceTrain import read_torch_file
+    from GenVanilla import UPSAMPLE
+    default_report, _ = quick_report
+    assert default_report["upsample"] == UPSAMPLE
+    report = DanceEval.evaluate(small_dataset.directory, str(tmp_path), gens=["gan"], quick=True, progress=False,
+                                upsample="nearest")
+    assert report["upsample"] == "nearest" and "decoder nearest" in (tmp_path / "report.md").read_text()
+    model = read_torch_file(str(tmp_path / "models" / f"gan_{small_dataset.image_size}.pt"))
+    assert model["settings"]["upsample"] == "nearest"
+    with pytest.raises(DanceError, match="--upsample bicubic: choose one of"):
+        DanceEval.evaluate(small_dataset.directory, str(tmp_path / "other"), gens=["gan"], quick=True,
+                           progress=False, upsample="bicubic")
+
+
 def test_a_folder_that_is_not_a_dataset(tmp_path, run_cli, one_error):
     (tmp_path / "nothing").mkdir()
     code, _, err = run_cli("DanceEval.py", tmp_path / "nothing", "--quick", "--out", tmp_path / "out")
