@@ -152,19 +152,17 @@ def split_signature(dataset, train_items):
 
 
 def trained_generator(name, dataset, train_items, budget, size, device, model_dir, on_epoch, progress=True,
-                      plate=False, seed=SEED, upsample=None):
+                      plate=False, seed=SEED, *, upsample):
     """The network `name` trained on the training split within `budget`; reused when already done.
 
     budget: {"epochs": n} or {"minutes": m}. on_epoch(gen) is called after every epoch (the
     quality-against-time curve). A model file records its split, budget and settings, so a
     later run reuses it only when all are the same (a changed recipe trains again).
-    upsample: the U-Net decoder's enlargement (GenVanilla.UPSAMPLINGS; None: the networks' default).
+    upsample: the U-Net decoder's enlargement (one of GenVanilla.UPSAMPLINGS).
     """
     import torch
 
-    options = dict(size=size, device=device, model_dir=model_dir, plate=plate)
-    if upsample is not None:
-        options["upsample"] = upsample
+    options = dict(size=size, device=device, model_dir=model_dir, plate=plate, upsample=upsample)
     gen = DanceGenerators.make(name, dataset, load=False, **options)
     recipe = dict(split_signature(dataset, train_items), budget=budget, network=gen.network_settings,
                   training=gen.training_settings(), seed=seed)
@@ -328,15 +326,16 @@ def record_curve(points, split, gen):
                    "ssim": scores["ssim"], "psnr": scores["psnr"], "sharpness": scores["sharpness"]})
 
 
-def prepared_generator(name, split, budget, device, model_dir, progress, plate, seed=SEED, upsample=None):
+def prepared_generator(name, split, budget, device, model_dir, progress, plate, seed=SEED, *, upsample):
     """(generator, its training curve) for `name`: nearest on the training frames, or a network
     trained on them within `budget` (or reused from model_dir when trained so before); over the
-    background plate or not (`plate`)."""
+    background plate or not (`plate`), with the decoder `upsample`."""
     if name == "nearest":
         return DanceGenerators.make("nearest", split.dataset.subset(split.train_items), plate=plate), []
     curve = []
     gen = trained_generator(name, split.dataset, split.train_items, budget, split.size, device, model_dir,
-                            functools.partial(record_curve, curve, split), progress, plate, seed, upsample)
+                            functools.partial(record_curve, curve, split), progress, plate, seed,
+                            upsample=upsample)
     if curve:   # trained now: its curve is kept with the model
         gen.notes["curve"] = curve
         gen.save()
@@ -368,10 +367,8 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
                          f"prepare a video with: python VideoSkeleton.py VIDEO")
     for name in gens:
         DanceGenerators.find(name, flag="--gens")
-    from GenVanilla import UPSAMPLE, UPSAMPLINGS
-    upsample = upsample or UPSAMPLE
-    if upsample not in UPSAMPLINGS:
-        raise DanceError(f"--upsample {upsample}: choose one of {', '.join(UPSAMPLINGS)}")
+    from GenVanilla import UPSAMPLE, check_upsample
+    upsample = check_upsample(upsample or UPSAMPLE)
     dataset = VideoSkeleton(dataset_dir)
     if len(dataset) < MIN_ITEMS:
         raise DanceError(f"{dataset_dir}: only {len(dataset)} frames; an evaluation needs at least {MIN_ITEMS}")
@@ -406,7 +403,7 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
             bar.set_postfix_str(name)
             models = os.path.join(out_dir, "models" + ("" if plate or split.boxes is None else NOPLATE))
             gen, curves[name] = prepared_generator(base, split, budget_for(base, epochs, quick, minutes), device,
-                                                   models, progress, plate, seed, upsample)
+                                                   models, progress, plate, seed, upsample=upsample)
             outputs[name], report["generators"][name] = scores_of(gen, split, detector)
             bar.update()
         for name, gen in extra.items():

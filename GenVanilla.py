@@ -292,6 +292,13 @@ def down_block(c_in, c_out, norm=True, activation="leaky"):
 UPSAMPLINGS = ("resize", "nearest", "transpose")
 
 
+def check_upsample(how):
+    """`how` when it is one of UPSAMPLINGS, else a DanceError in the words of the --upsample flag."""
+    if how not in UPSAMPLINGS:
+        raise DanceError(f"--upsample {how}: choose one of {', '.join(UPSAMPLINGS)}")
+    return how
+
+
 def upsample(c_in, c_out, how, bias=False, last=False):
     """Double the size and change the channels.
 
@@ -468,8 +475,7 @@ class GenVanillaNN:
                  ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None, plate=None, upsample=UPSAMPLE):
         if optSkeOrImage not in (1, 2):
             raise DanceError(f"--opt {optSkeOrImage}: choose 1 (skeleton numbers) or 2 (stick figure)")
-        if upsample not in UPSAMPLINGS:
-            raise DanceError(f"--upsample {upsample}: choose one of {', '.join(UPSAMPLINGS)}")
+        check_upsample(upsample)
         self.videoSke = videoSkeTgt
         self.opt = optSkeOrImage
         self.name = self.name or NAMES[optSkeOrImage]
