@@ -11,6 +11,7 @@ moving camera gets no plate.
 
     plate, error = background_plate(frames, covers, boxes)
 """
+import os
 import zlib
 
 import cv2
@@ -47,6 +48,35 @@ def unpack_mask(packed, width, height):
     mask = np.zeros((height, width), np.uint8)
     mask[y:y + h, x:x + w] = np.frombuffer(zlib.decompress(data), np.uint8).reshape(h, w)
     return mask
+
+
+class PackedMasks:
+    """The packed masks of pass 1 (pack_mask), kept in a file rather than in memory: an hour of 4K
+    video at every frame would otherwise hold gigabytes of masks until pass 2 cuts them.
+
+        masks = PackedMasks(path); masks.append(pack_mask(mask)); masks[k] -> packed; masks.close()
+    """
+
+    def __init__(self, path):
+        self.file = open(path, "w+b")
+        self.index = []   # (x, y, w, h, offset, length) of each mask: a few numbers per frame
+
+    def append(self, packed):
+        x, y, w, h, data = packed
+        offset = self.file.seek(0, os.SEEK_END)
+        self.file.write(data)
+        self.index.append((x, y, w, h, offset, len(data)))
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, k):
+        x, y, w, h, offset, length = self.index[k]
+        self.file.seek(offset)
+        return x, y, w, h, self.file.read(length)
+
+    def close(self):
+        self.file.close()
 
 
 def person_cover(packed, width, height, margin):

@@ -35,7 +35,6 @@ import json
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 
@@ -43,9 +42,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from BackgroundPlate import (PLATE_MARGIN, PLATE_MAX_ERROR, PLATE_MIN_FRAMES, background_plate, pack_mask,
-                             person_cover, plate_sample, unpack_mask)
-from DanceUtils import DATA_DIR, DanceError, check_output_folder, has_display, run_cli, shown, write_image
+from BackgroundPlate import (PLATE_MARGIN, PLATE_MAX_ERROR, PLATE_MIN_FRAMES, PackedMasks, background_plate,
+                             pack_mask, person_cover, plate_sample, unpack_mask)
+from DanceUtils import DATA_DIR, DanceError, has_display, run_cli, shown, write_image
+from DatasetFolder import (LANDMARKS_FILE, MASKS_SPILL, PLATE_FILE, check_dataset_folder, is_prepared_dataset,
+                           has_models, make_work_folder, normal_folder, recover_interrupted, remove_leftovers, replace_directory)
 from Skeleton import PoseDetector, Skeleton, reduced_joints
 from VideoReader import VideoReader
 
@@ -57,11 +58,6 @@ MAX_SIZE = 2048       # larger crops would not fit in memory for a whole video
 CROP_MARGIN = 1.3     # crop side = CROP_MARGIN x the person's extent (landmarks miss the top of the head)
 EXTENT_PERCENTILE = 95  # the person's extent over the video, robust to a few bad detections
 FORMAT_VERSION = 1
-LANDMARKS_FILE = "landmarks.npz"
-PLATE_FILE = "background.png"
-# Everything a prepared dataset folder may hold. A folder holding anything else is not one of
-# ours, and is never replaced.
-DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", PLATE_FILE}
 # Pass 1 keeps the frames to crop in memory up to this size, sparing pass 2 a second decoding of the video.
 KEEP_FRAMES_BYTES = 1 << 30
 
@@ -69,53 +65,6 @@ KEEP_FRAMES_BYTES = 1 << 30
 def dataset_dir_for(video_path):
     """Where a video is prepared by default: data/<video stem>/ in the project's data folder."""
     return shown(os.path.join(DATA_DIR, os.path.splitext(os.path.basename(video_path))[0]))
-
-
-def is_prepared_dataset(path):
-    return os.path.isdir(path) and os.path.isfile(os.path.join(path, LANDMARKS_FILE))
-
-
-def foreign_entries(path):
-    """What the folder `path` holds beyond what a prepared dataset holds (sorted names)."""
-    return sorted(set(os.listdir(path)) - DATASET_ENTRIES)
-
-
-def check_dataset_folder(directory, video_path):
-    """Before a preparation: `directory` may be new, empty, or a prepared dataset of ours, nothing else.
-
-    A preparation replaces the whole folder, so a folder of the user's (or a file) is refused
-    with one line and left exactly as it is.
-    """
-    check_output_folder(directory, inputs=[video_path])
-    if not os.path.isdir(directory) or not os.listdir(directory):
-        return
-    if not is_prepared_dataset(directory):
-        raise DanceError(f"--out {directory}: an existing folder that is not a prepared dataset; a preparation "
-                         f"replaces its folder, so choose a new or empty one (nothing was changed)")
-    extra = foreign_entries(directory)
-    if extra:
-        raise DanceError(f"--out {directory}: holds {', '.join(extra[:3])}{' ...' if len(extra) > 3 else ''}, "
-                         f"which a prepared dataset does not; choose another folder (nothing was changed)")
-
-
-def remove_leftovers(directory):
-    """Remove what an interrupted preparation into `directory` left beside it: `<name>.partial-*`
-    (a preparation killed half way) and `<name>.old-*` (a replaced dataset not yet deleted).
-
-    Only folders that hold nothing but a dataset's entries are removed; an `.old-*` only once the
-    new dataset stands in its place."""
-    parent = os.path.dirname(os.path.abspath(directory))
-    name = os.path.basename(os.path.normpath(directory))
-    if not os.path.isdir(parent):
-        return
-    for entry in os.listdir(parent):
-        path = os.path.join(parent, entry)
-        partial, old = entry.startswith(name + ".partial-"), entry.startswith(name + ".old-")
-        if not (partial or old) or not os.path.isdir(path) or os.path.islink(path) or foreign_entries(path):
-            continue
-        if old and not is_prepared_dataset(directory):
-            continue   # the previous dataset itself: kept until a new one is in place
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def dataset_fingerprint(landmarks, frames):
@@ -137,8 +86,11 @@ class VideoSkeleton:
     (the background plate, one per dataset, never an item).
     """
 
-    def __init__(self, filename, forceCompute=False, modFrame=MOD_FRAME, size=IMAGE_SIZE,
-                 out_dir=None, progress=True):
+    def __init__(self, filename, forceCompute=False, modFrame=None, size=None, out_dir=None, progress=True):
+        """filename: a video (prepared into out_dir, by default data/<video name>/, or loaded from there when
+        it is already prepared) or a prepared folder. modFrame, size: the preparation's settings; None keeps
+        those the folder was prepared with from this same video (a dataset prepared with --mod-frame 2 is
+        not prepared again with the default), else MOD_FRAME and IMAGE_SIZE."""
         filename = os.fspath(filename)
         if not os.path.exists(filename):
             raise DanceError(f"{filename}: no such file or directory")
@@ -148,24 +100,33 @@ class VideoSkeleton:
                                  f"prepare a video with: python VideoSkeleton.py VIDEO")
             self._load(filename)
             return
+        directory = normal_folder(out_dir or dataset_dir_for(filename))
+        recover_interrupted(directory)   # a preparation killed mid-swap: its dataset and models back first
+        stored = {}
+        if is_prepared_dataset(directory):
+            try:
+                stored = read_settings(directory)
+            except DanceError:
+                pass  # unreadable old dataset: prepare it again
+        video = preparation_settings(filename, 1, 1)
+        same_video = all(stored.get(key) == video[key] for key in ("video", "video_bytes", "video_mtime_ns"))
+        if modFrame is None:
+            modFrame = stored.get("mod_frame", MOD_FRAME) if same_video else MOD_FRAME
+        if size is None:
+            size = stored.get("size", IMAGE_SIZE) if same_video else IMAGE_SIZE
         if modFrame < 1:
             raise DanceError(f"--mod-frame {modFrame}: must be 1 or more")
         if not 16 <= size <= MAX_SIZE:
             raise DanceError(f"--size {size}: must be between 16 and {MAX_SIZE} pixels")
-        directory = out_dir or dataset_dir_for(filename)
         wanted = preparation_settings(filename, modFrame, size)
-        if not forceCompute and is_prepared_dataset(directory):
-            try:
-                stored = read_settings(directory)
-                # A dataset prepared before the scene (no masks, no plate) is prepared again; its
-                # skeletons come out the same (MediaPipe's landmarks do not change with the
-                # segmentation), so the models trained on it stay valid.
-                if {key: stored.get(key) for key in wanted} == wanted and "has_plate" in stored:
-                    self._load(directory)
-                    self.reused = True
-                    return
-            except DanceError:
-                pass  # unreadable old dataset: prepare it again
+        # A dataset prepared before the scene (no masks, no plate) is prepared again; its skeletons
+        # come out the same (MediaPipe's landmarks do not change with the segmentation), so the
+        # models trained on it stay valid.
+        if not forceCompute and {key: stored.get(key) for key in wanted} == wanted and "has_plate" in stored:
+            self._load(directory)
+            self.reused = True
+            remove_leftovers(directory)
+            return
         prepare_dataset(filename, directory, modFrame, size, progress=progress)
         self._load(directory)
 
@@ -211,6 +172,12 @@ class VideoSkeleton:
             self.masks = np.array([os.path.join(directory, "masks", mask_name(name)) for name in arrays["image"]])
         self.has_plate = bool(self.settings.get("has_plate", False))
         self._plate = None   # read when first asked for
+        if "has_plate" in self.settings and self.masks is None:   # prepared with masks, and they are gone
+            raise DanceError(f"{os.path.join(directory, 'masks')}: missing; prepare the dataset again with: "
+                             f"{self.prepare_again_command()}")
+        if self.has_plate and (self.crop_boxes is None or self.frame_size is None):
+            raise DanceError(f"{path}: has a background plate but no 'crop_boxes' or 'frame_size' to place it; "
+                             f"prepare the dataset again with: {self.prepare_again_command()}")
 
     # ------------------------------------------------------------------ the course's API
     def skeCount(self):
@@ -234,7 +201,8 @@ class VideoSkeleton:
 
     def read_file(self, path, what, flags=cv2.IMREAD_COLOR):
         """An image file of the dataset, or a DanceError naming it and the command that prepares it again."""
-        image = cv2.imread(path, flags) if os.path.isfile(path) else None   # a missing file: no OpenCV warning
+        # A missing or cut file is not handed to OpenCV, whose image libraries print their own lines.
+        image = cv2.imread(path, flags) if image_file_complete(path) else None
         if image is None:
             raise DanceError(f"{path}: missing or unreadable {what} of the dataset; "
                              f"prepare it again with: {self.prepare_again_command()}")
@@ -253,7 +221,13 @@ class VideoSkeleton:
     def plate(self):
         """The background plate: BGR uint8 at the video's resolution, or None without one. Read once."""
         if self.has_plate and self._plate is None:
-            self._plate = self.read_file(os.path.join(self.directory, PLATE_FILE), "background plate")
+            path = os.path.join(self.directory, PLATE_FILE)
+            plate = self.read_file(path, "background plate")
+            if plate.shape[1::-1] != self.frame_size:   # boxes would fall outside it
+                raise DanceError(f"{path}: {plate.shape[1]}x{plate.shape[0]} pixels, but the video's frames are "
+                                 f"{self.frame_size[0]}x{self.frame_size[1]}; prepare the dataset again with: "
+                                 f"{self.prepare_again_command()}")
+            self._plate = plate
         return self._plate
 
     def plate_crop(self, box, size):
@@ -349,16 +323,42 @@ def mask_name(image_name):
     return os.path.splitext(str(image_name))[0] + ".png"
 
 
+def image_file_complete(path):
+    """True when `path` is a file whose PNG or JPEG data is not cut short (it ends as such a file ends)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(8)
+            file.seek(max(0, os.fstat(file.fileno()).st_size - 12))
+            tail = file.read()
+    except OSError:
+        return False
+    if head.startswith(b"\x89PNG"):
+        return tail.endswith(b"IEND\xaeB`\x82")
+    if head.startswith(b"\xff\xd8"):
+        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    return True   # another format: OpenCV decides
+
+
 def crop_square(frame, corner, side, out_size):
     """The square of `side` pixels whose top-left corner is `corner` (x0, y0), resized to out_size.
 
-    Parts outside the frame repeat the border pixels, so a person at the edge still gets a full crop.
+    Parts outside the frame repeat the border pixels, so a person at the edge still gets a full crop
+    (and a square wholly outside the frame is its nearest border pixels repeated).
     """
     h, w = frame.shape[:2]
-    x0, y0 = int(corner[0]), int(corner[1])
-    x1, y1 = x0 + side, y0 + side
-    region = frame[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)]
-    pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
+
+    def inside(start, length):
+        """The part [a, b) of [start, start + side) inside [0, length), at least its nearest pixel,
+        and how many repeated pixels go before and after it."""
+        a = min(max(start, 0), length - 1)
+        b = max(min(start + side, length), a + 1)
+        before = min(max(a - start, 0), side - (b - a))
+        return a, b, before, side - (b - a) - before
+
+    xa, xb, left, right = inside(int(corner[0]), w)
+    ya, yb, top, bottom = inside(int(corner[1]), h)
+    region = frame[ya:yb, xa:xb]
+    pads = (top, bottom, left, right)
     if any(pads):
         region = cv2.copyMakeBorder(region, *pads, cv2.BORDER_REPLICATE)
     interpolation = cv2.INTER_AREA if side > out_size else cv2.INTER_LINEAR
@@ -427,8 +427,8 @@ def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None):
     Returns (frames, landmarks (K, 33, 3) in frame fractions, visibility (K, 33), frames_read, reader info).
     keep: an optional dict that receives {frame number: frame} for the frames with a person,
     when they all fit in KEEP_FRAMES_BYTES (it is left empty when they do not).
-    masks: an optional list that receives the person's mask of each frame with a person, packed
-    (see pack_mask); MediaPipe's segmentation runs only then (it costs time).
+    masks: an optional list (or PackedMasks) that receives the person's mask of each frame with a
+    person, packed (see pack_mask); MediaPipe's segmentation runs only then (it costs time).
     """
     reader = VideoReader(video_path)
     # Tracking mode follows the person; its landmark smoothing assumes consecutive frames.
@@ -489,25 +489,24 @@ def to_crop_coordinates(landmarks, width, height, side):
 
 
 def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE, progress=True):
-    """Prepare `video_path` into `directory`; the previous dataset there is replaced only on success."""
+    """Prepare `video_path` into `directory`; the previous dataset there is replaced only on success
+    (see DatasetFolder.py: what may be replaced, and how a killed run is finished or undone)."""
     start = time.perf_counter()
+    directory = normal_folder(directory)
     check_dataset_folder(directory, video_path)   # before any work: a user's folder is never replaced
-    remove_leftovers(directory)
-    kept = {}  # the frames to crop, when pass 1 could keep them all in memory
-    masks = []  # the person's mask of each frame with a person, packed until its crop is known
-    frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress, keep=kept,
-                                                                    masks=masks)
-    tried = len(range(0, frames_read, mod_frame))
-    if len(frames) == 0:
-        raise DanceError(f"{video_path}: no person found in any of the {tried} frames examined")
-    width, height = info["width"], info["height"]
-    side = crop_side(landmarks, width, height)
-
-    parent = os.path.dirname(os.path.abspath(directory))
-    os.makedirs(parent, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=os.path.basename(directory) + ".partial-", dir=parent)
-    os.chmod(work, 0o755)  # mkdtemp makes an owner-only folder; a dataset is meant to be shared
+    recover_interrupted(directory)                # a run killed mid-swap: its dataset and models back first
+    work = make_work_folder(directory)
+    masks = PackedMasks(os.path.join(work, MASKS_SPILL))  # each frame's person mask, until its crop is known
     try:
+        kept = {}  # the frames to crop, when pass 1 could keep them all in memory
+        frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress, keep=kept,
+                                                                        masks=masks)
+        tried = len(range(0, frames_read, mod_frame))
+        if len(frames) == 0:
+            raise DanceError(f"{video_path}: no person found in any of the {tried} frames examined")
+        width, height = info["width"], info["height"]
+        side = crop_side(landmarks, width, height)
+
         os.makedirs(os.path.join(work, "images"))
         os.makedirs(os.path.join(work, "masks"))
         crop_landmarks, corners = to_crop_coordinates(landmarks, width, height, side)
@@ -564,10 +563,16 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
         np.savez(os.path.join(work, LANDMARKS_FILE), landmarks=crop_landmarks, image=np.array(names),
                  frame=frames, visibility=visibility, crop_boxes=boxes,
                  frame_size=np.array([width, height], np.int32), settings=np.array(json.dumps(settings)))
+        masks.close()
+        os.remove(os.path.join(work, MASKS_SPILL))
         replace_directory(work, directory)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        masks.close()
+        recover_interrupted(directory)   # a swap that failed half way is undone at once
+        if not has_models(work):         # (models are never removed: the next run puts them back)
+            shutil.rmtree(work, ignore_errors=True)
         raise
+    remove_leftovers(directory)          # what killed runs left, now that the new dataset is in place
 
     seconds = time.perf_counter() - start
     summary = (f"{shown(video_path)}: read {frames_read} frames, examined {tried}, kept {len(frames)}, "
@@ -575,23 +580,6 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
                f"{frames_read / seconds:.1f} frames/s -> {shown(directory)}")
     print(summary)
     return directory
-
-
-def replace_directory(new, directory):
-    """Put the finished directory `new` in place of `directory` (an empty folder or a prepared
-    dataset, checked before the work began), keeping its trained models: they record which
-    dataset they were trained on, so a model of another person is refused, not lost."""
-    old = None
-    if os.path.isdir(directory) and not os.listdir(directory):
-        os.rmdir(directory)   # an empty folder of the user's: nothing to keep
-    elif os.path.exists(directory):
-        old = directory + ".old-" + os.path.basename(new).split("-")[-1]
-        os.replace(directory, old)
-        if os.path.isdir(os.path.join(old, "models")):
-            shutil.move(os.path.join(old, "models"), os.path.join(new, "models"))
-    os.replace(new, directory)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def cut_short(vs):
@@ -622,6 +610,7 @@ def main(argv=None):
     elif os.path.isdir(args.video) and not is_prepared_dataset(args.video):
         raise DanceError(f"{args.video}: is a folder, not a video (nor a prepared dataset)")
     if args.out is not None:   # checked before the work, even when the dataset is already prepared
+        args.out = normal_folder(args.out)
         check_dataset_folder(args.out, args.video)
     vs = VideoSkeleton(args.video, forceCompute=args.force, modFrame=args.mod_frame, size=args.size, out_dir=args.out)
     if vs.reused:

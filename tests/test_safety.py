@@ -237,24 +237,6 @@ def test_prepare_into_an_empty_folder(sample, tmp_path, prepare_cli):
     assert sorted(os.listdir(tmp_path)) == ["empty"]
 
 
-def test_leftovers_of_a_killed_preparation_go_and_a_users_folder_stays(sample, tmp_path, prepare_cli):
-    from VideoSkeleton import VideoSkeleton
-    ours = tmp_path / "dance.partial-abc123"
-    (ours / "images").mkdir(parents=True)
-    (ours / "images" / "image0.jpg").write_bytes(b"half a jpeg")
-    (ours / "landmarks.npz").write_bytes(b"dummy")
-    users = tmp_path / "dance.partial-user"
-    users.mkdir()
-    (users / "mine.txt").write_text("mine, not a preparation's\n")
-    before_users = snapshot(users)
-    code, out, err = prepare_cli(sample["target"], tmp_path / "dance")
-    assert code == 0, err
-    assert not ours.exists(), "the killed preparation's leftover was removed"
-    assert snapshot(users) == before_users
-    assert VideoSkeleton(str(tmp_path / "dance")).skeCount() == 25
-    assert sorted(os.listdir(tmp_path)) == ["dance", "dance.partial-user"]
-
-
 @pytest.mark.parametrize("command", ["GenVanilla", "DanceDemo"])
 def test_landmarks_whose_settings_are_not_json(command, sample, prepared, tmp_path, run_cli, one_error):
     data = copy_dataset(prepared["dir"], tmp_path / "target64")
