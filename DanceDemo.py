@@ -38,7 +38,8 @@ from GenNearest import TEMPORAL_WEIGHT
 from Skeleton import PoseDetector, Skeleton, draw_stick_figure
 from SkeletonSequence import OneEuroFilter, PoseNormalizer, smooth_sequence
 from VideoReader import VideoReader
-from VideoSkeleton import (VideoSkeleton, crop_side, detect_poses, is_prepared_dataset, to_crop_coordinates)
+from VideoSkeleton import (VideoSkeleton, crop_side, dataset_dir_for, detect_poses, is_prepared_dataset,
+                           to_crop_coordinates)
 
 # Defaults of `python DanceDemo.py` (command-line flags override them). Edit GEN_TYPE to switch generator.
 GEN_TYPE = "nearest"                        # nearest | vanilla_ske | vanilla_image | gan, or 1-4 (DanceGenerators.py)
@@ -132,6 +133,7 @@ class FileSource:
 
     def __init__(self, path, target, progress=True, scene=None):
         self.path, self.scene = path, scene
+        self.dataset = None   # the source's VideoSkeleton, when the source is a prepared dataset
         if os.path.isdir(path):
             self.images, self.fps, self.display, self.found, crop, pixels = self.from_dataset(path)
         else:
@@ -141,11 +143,15 @@ class FileSource:
         if scene is not None:                   # ...and in the target's whole frame, in pixels
             self.scene_poses = PoseNormalizer(pixels[self.found], scene.landmarks)(pixels)
 
-    @staticmethod
-    def from_dataset(path):
+    def from_dataset(self, path):
         """A prepared dataset as a source: its crops and their (smoothed) landmarks, every one found;
         in pixels of its video's frame where it records its crop boxes."""
-        prepared = VideoSkeleton(path)
+        prepared = self.dataset = VideoSkeleton(path)
+        # A missing crop is said now, before the video is started (read_file names the file and
+        # the command that prepares the dataset again), not found half way through it.
+        missing = next((image for image in prepared.im if not os.path.isfile(image)), None)
+        if missing is not None:
+            prepared.read_file(missing, "image")
         crop = smooth_sequence(prepared.landmarks, sigma=1.0)
         boxes = prepared.crop_boxes
         pixels = full_frame(crop, boxes) if boxes is not None else crop * (prepared.image_size, prepared.image_size, 1)
@@ -173,9 +179,12 @@ class FileSource:
         its box in the target's frame or None)."""
         reader = None if self.images is not None else VideoReader(self.path)
         for i in range(len(self)):
-            image = cv2.imread(self.images[i]) if reader is None else reader.readFrame()
-            if image is None:
-                break
+            if reader is None:   # a dataset's crop: a missing or damaged one is an error, never the end
+                image = self.dataset.read_file(self.images[i], "image")
+            else:
+                image = reader.readFrame()
+                if image is None:   # the video holds fewer frames than its header said
+                    break
             if not self.found[i]:
                 yield i, image, None, None, None
             elif self.scene is None:
@@ -425,7 +434,8 @@ class DanceDemo:
 
     def write_video(self, path):
         """Write the side-by-side panels of the whole source into a video file."""
-        check_output_file(path, VIDEO_EXTENSIONS, inputs=[self.source_name, self.target.directory], create=True)
+        check_output_file(path, VIDEO_EXTENSIONS, inputs=[self.source_name, self.target.directory], create=True,
+                          input_folders=[self.target.directory, self.source_name])
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         total = len(self.source) or None
         count = 0
@@ -551,7 +561,11 @@ def main(argv=None):
         if not args.no_window:
             print("no display (DISPLAY is not set): writing a video file instead of opening a window")
     if output is not None:
-        check_output_file(output, VIDEO_EXTENSIONS, inputs=[args.source, args.data], create=args.out is None)
+        # Never inside a dataset it reads: the target's (a video given as --data is prepared into
+        # data/<its name>/), or a source given as a prepared dataset.
+        target_folder = dataset_dir_for(args.data) if os.path.isfile(args.data) else args.data
+        check_output_file(output, VIDEO_EXTENSIONS, inputs=[args.source, args.data], create=args.out is None,
+                          input_folders=[target_folder, args.source])
     ensure_sample(args.source, args.data)
     if not os.path.exists(args.data):
         raise DanceError(f"{args.data}: no such target dataset")

@@ -44,8 +44,8 @@ import numpy as np
 from tqdm import tqdm
 
 import DanceGenerators
-from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_output_folder, pick_device, run_cli, shown,
-                        write_image)
+from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_number, check_output_folder, pick_device, run_cli,
+                        shown, write_image)
 from Skeleton import PoseDetector, draw_stick_figure, reduced_joints, torso_length
 from VideoSkeleton import VideoSkeleton, is_prepared_dataset
 
@@ -360,6 +360,8 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     seed: the networks' random start (another seed measures the run-to-run noise).
     upsample: the U-Net decoder of the networks (GenVanilla.UPSAMPLINGS; None: GenVanilla.UPSAMPLE).
     """
+    if minutes is not None:
+        check_number("--minutes", minutes)
     if not os.path.exists(dataset_dir):
         raise DanceError(f"{dataset_dir}: no such dataset directory")
     if not is_prepared_dataset(dataset_dir):
@@ -373,7 +375,7 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     if len(dataset) < MIN_ITEMS:
         raise DanceError(f"{dataset_dir}: only {len(dataset)} frames; an evaluation needs at least {MIN_ITEMS}")
     out_dir = out_dir or default_out(dataset_dir)
-    check_output_folder(out_dir, inputs=[dataset_dir])
+    check_output_folders(out_dir, dataset_dir)
     device = pick_device(device)
     split = HeldOut(dataset, quick, size or dataset.image_size)
 
@@ -430,6 +432,14 @@ def write_report(out_dir, report, split, outputs):
     write_text(os.path.join(out_dir, "report.json"), json.dumps(report, indent=2) + "\n")
 
 
+def check_output_folders(out_dir, dataset_dir):
+    """Before any work: out_dir, and the models folders in it where the networks are trained, can hold
+    the outputs; out_dir neither holds the dataset nor lies inside it (its files are the data)."""
+    check_output_folder(out_dir, inputs=[dataset_dir], input_folders=[dataset_dir])
+    for models in ("models", "models" + NOPLATE):   # a file in their way would stop the run after an epoch
+        check_output_folder(os.path.join(out_dir, models))
+
+
 def default_out(dataset_dir):
     """data/eval/<dataset name>/ in the project's data folder."""
     return shown(os.path.join(DATA_DIR, "eval", os.path.basename(os.path.normpath(dataset_dir))))
@@ -466,12 +476,11 @@ def main(argv=None):
         from GenVanilla import power_of_two_levels
         power_of_two_levels(args.size)
     args.out = args.out or default_out(args.dataset)
-    check_output_folder(args.out, inputs=[args.dataset])
+    check_output_folders(args.out, args.dataset)
     if args.epochs is not None and args.epochs < 1:
         raise DanceError(f"--epochs {args.epochs}: must be 1 or more")
     gens = [g.strip() for g in args.gens.split(",") if g.strip()]
-    if args.minutes is not None and args.minutes <= 0:
-        raise DanceError(f"--minutes {args.minutes}: must be positive")
+    pick_device(args.device)   # evaluate() checks --minutes (nan or inf: a budget that never runs out)
     report = evaluate(args.dataset, args.out, gens, args.epochs, args.device, args.quick, args.size,
                       minutes=args.minutes, seed=args.seed, upsample=args.upsample)
     print(report_markdown(report))

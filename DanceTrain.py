@@ -38,7 +38,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from DanceUtils import DATA_DIR, DanceError, atomic_path, pick_device, shown, write_image
+from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_folder_for, check_number, pick_device, shown,
+                        write_image)
 from VideoSkeleton import VideoSkeleton
 
 # Defaults of the trainers (python GenVanilla.py / python GenGAN.py; flags override them).
@@ -58,6 +59,8 @@ SAMPLE_COUNT = 4              # rows of the sample grid (fixed items spread over
 SAMPLE_CELL = 128             # smaller images are enlarged to about this size in the sample grid
 MODEL_VERSION = 1             # version of the model-file format
 MAX_IMAGE_SIZE = 1024         # larger networks would not fit in memory
+MAX_WIDTH = 256               # --ngf / --ndf at most: the U-Net's inner layers have 8x as many channels (2048
+                              # at 256: some 70 million weights per layer); wider would not fit in memory
 MIXED_PRECISION = True        # bf16 autocast where the device computes bf16 natively; False: float32 everywhere
 CHANNELS_LAST = True          # on CUDA, images and networks in channels-last memory (faster convolutions)
 
@@ -261,7 +264,10 @@ def train(gen, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress
     time budget, when that comes first).
     after_epoch(gen): called after every epoch, once the files are saved.
     Returns the loss history: one dict {loss name: mean over the epoch} per epoch since the start.
+    A loss or weight that becomes nan or infinite stops the run with a DanceError, before that
+    epoch's files are written: the model and checkpoint of the last good epoch stay as they were.
     """
+    check_models_folder(gen)   # before the first epoch, not after it
     dataset = gen.make_dataset(indices)
     # Under torchrun each process takes its own share of the items (batch_size is per process).
     sampler = DistributedSampler(dataset, shuffle=True) if dist.is_initialized() else None
@@ -315,6 +321,10 @@ def train(gen, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress
                 bar.set_postfix({k: f"{float(v) / batches:.4f}" for k, v in totals.items()})
         bar.close()
         history.append({name: float(total) / max(batches, 1) for name, total in totals.items()})
+        # A rate too high for these data makes the weights blow up: nothing of this epoch is saved
+        # (every process stops at the same epoch: their weights are the same, their losses not quite).
+        if all_agree(not finite_training(gen, history[-1]), gen.device):
+            raise DanceError(diverged_message(gen, history[-1], epoch, lr))
         epoch_seconds = time.perf_counter() - started
         gen.epochs_done, gen.train_seconds = epoch, gen.train_seconds + epoch_seconds
         if progress and main:
@@ -336,6 +346,32 @@ def train(gen, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress
         if all_agree(out_of_time, gen.device):
             break
     return history
+
+
+def check_models_folder(gen):
+    """Before training: the folder of gen's model files exists or can be made, and is writable (a file or
+    a link to nothing in the way of <dataset>/models is said now, not after the first epoch)."""
+    try:
+        check_folder_for(gen.filename, create=True)
+    except DanceError as err:
+        raise DanceError(f"{err}: the trained model goes there; move it away (nothing was trained)") from None
+
+
+def finite_training(gen, losses):
+    """True when the epoch's mean losses and the generator's weights are all finite numbers."""
+    if not all(math.isfinite(value) for value in losses.values()):
+        return False
+    networks = [gen.netG, gen.generating_network()]
+    return all(bool(torch.isfinite(p).all()) for network in networks for p in network.parameters())
+
+
+def diverged_message(gen, losses, epoch, lr):
+    """The error of a run whose loss or weights became nan or infinite at `epoch`."""
+    bad = [f"{name} {value}" for name, value in losses.items() if not math.isfinite(value)]
+    what = f"the loss became {', '.join(bad)}" if bad else "the weights became nan or infinite"
+    kept = f"{shown(gen.filename)} is left as it was" if os.path.isfile(gen.filename) else "no model was written"
+    return (f"{gen.name}: {what} at epoch {epoch}, so it was not saved ({kept}); "
+            f"train again with a lower --lr than {lr:g}")
 
 
 def save_checkpoint(gen, history):
@@ -438,14 +474,22 @@ def open_dataset(data, default=DATA):
     return VideoSkeleton(data)
 
 
+def check_width(flag, width):
+    """A DanceError unless `width` (--ngf, --ndf) is a whole number from 1 to MAX_WIDTH."""
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_WIDTH:
+        raise DanceError(f"{flag} {width}: must be a whole number from 1 to {MAX_WIDTH}")
+
+
 def check_training_arguments(args):
-    for flag in ("epochs", "batch", "ngf"):
+    """The shared flags, before the dataset is loaded (a video given as --data would be prepared first)."""
+    for flag in ("epochs", "batch"):
         if getattr(args, flag) < 1:
             raise DanceError(f"--{flag} {getattr(args, flag)}: must be at least 1")
-    if not args.lr > 0:
-        raise DanceError(f"--lr {args.lr}: must be positive")
+    check_width("--ngf", args.ngf)
+    check_number("--lr", args.lr)
     if args.size is not None:
-        power_of_two_levels(args.size)   # before the dataset is loaded
+        power_of_two_levels(args.size)
+    pick_device(args.device)   # "meta", or cuda on a machine without one: said now, not after the preparation
 
 
 def train_from_command_line(gen, args, what=None):

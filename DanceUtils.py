@@ -9,6 +9,7 @@ ever one of the inputs, and files are written atomically.
 """
 import atexit
 import contextlib
+import math
 import os
 import sys
 import tempfile
@@ -23,6 +24,7 @@ import numpy as np
 PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
 DATA_DIR = os.path.abspath(os.environ.get("DANCE_DATA") or os.path.join(PROJECT_DIR, "data"))
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi")   # what VideoFileWriter can write
+DEVICE_TYPES = ("cpu", "cuda", "mps")                 # the torch devices --device accepts
 
 
 class DanceError(Exception):
@@ -90,8 +92,10 @@ def check_folder_for(path, create=False):
     and is writable."""
     folder = os.path.dirname(os.path.abspath(path))
     existing = folder
-    while not os.path.exists(existing):   # the nearest part of the path that exists
+    while not os.path.lexists(existing):   # the nearest part of the path that exists (a link counts)
         existing = os.path.dirname(existing)
+    if not os.path.exists(existing):   # a link to nothing: os.makedirs would fail on it
+        raise DanceError(f"{path}: {shown(existing)} is a link to nothing ({os.readlink(existing)})")
     if not os.path.isdir(existing):
         raise DanceError(f"{path}: {shown(existing)} is a file, not a folder")
     if existing != folder and not create:
@@ -100,11 +104,25 @@ def check_folder_for(path, create=False):
         raise DanceError(f"{path}: the folder {shown(existing)} is not writable")
 
 
-def check_output_file(path, extensions=None, inputs=(), create=False, flag="--out"):
+def check_not_inside(path, input_folders, flag="--out", what="file"):
+    """A DanceError when `path` lies inside one of the input dataset folders (links resolved).
+
+    An output written there would replace, or mix with, the dataset's own files (its plate, a
+    crop, its models) that the next run reads back as data. Inputs that are not folders (a
+    video file, a camera index) hold nothing and are skipped.
+    """
+    for folder in input_folders:
+        if folder is not None and os.path.isdir(folder) and is_within(path, folder):
+            raise DanceError(f"{flag} {path}: lies inside the input dataset {folder}; choose a {what} outside "
+                             f"it (nothing was written)")
+
+
+def check_output_file(path, extensions=None, inputs=(), create=False, flag="--out", input_folders=()):
     """Check, before any work, that `path` can receive an output file; a DanceError naming it if not.
 
     extensions: the file endings a writer knows (e.g. VIDEO_EXTENSIONS); inputs: paths that the
-    output must never be (a source video...); create: make missing folders (the project's defaults).
+    output must never be (a source video...); create: make missing folders (the project's defaults);
+    input_folders: input datasets, inside which the output must never lie (see check_not_inside).
     """
     path = os.fspath(path)
     if not path or path.endswith(("/", os.sep)) or os.path.isdir(path):
@@ -117,24 +135,40 @@ def check_output_file(path, extensions=None, inputs=(), create=False, flag="--ou
     for source in inputs:
         if source is not None and same_path(path, source):
             raise DanceError(f"{flag} {path}: is one of the inputs; choose another output file (nothing was written)")
+    check_not_inside(path, input_folders, flag, "file")
     check_folder_for(path, create)
     return path
 
 
-def check_output_folder(path, inputs=(), create=True, flag="--out"):
-    """Check that `path` can be, or already is, a folder to write outputs into."""
+def check_output_folder(path, inputs=(), create=True, flag="--out", input_folders=()):
+    """Check that `path` can be, or already is, a folder to write outputs into.
+
+    inputs: paths the folder must never hold; input_folders: input datasets it must never lie in.
+    """
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isdir(path):
         raise DanceError(f"{flag} {path}: is a file, not a folder (it was left as it is)")
     for source in inputs:
         if source is not None and is_within(source, path):
             raise DanceError(f"{flag} {path}: holds the input {source}; choose another folder")
+    check_not_inside(path, input_folders, flag, "folder")
     if os.path.isdir(path):
         if not os.access(path, os.W_OK | os.X_OK):
             raise DanceError(f"{flag} {path}: the folder is not writable")
     else:
         check_folder_for(path, create)
     return path
+
+
+def check_number(flag, value, positive=True):
+    """A DanceError unless `value` is a finite number above 0 (positive=True) or of 0 or more.
+
+    argparse's type=float takes "nan" and "inf": a nan budget never runs out and an infinite rate
+    turns every weight into nan, so both are refused before any work.
+    """
+    if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+        raise DanceError(f"{flag} {value:g}: must be a finite number " + ("above 0" if positive else "of 0 or more"))
+    return value
 
 
 def image_writable(path):
@@ -239,8 +273,13 @@ def pick_device(requested=None):
     if requested:
         try:
             device = torch.device(requested)
-        except RuntimeError as err:
-            raise DanceError(f"--device {requested}: not a torch device ({err})") from None
+        except RuntimeError:   # not a torch device at all ("gpu", "cuda:x")
+            device = None
+        # Only the devices the project runs on: others ("meta", "xla"...) are accepted by torch.device
+        # and fail later, deep in training, with a traceback.
+        if device is None or device.type not in DEVICE_TYPES:
+            raise DanceError(f"--device {requested}: not a device the project runs on; "
+                             f"choose cpu, cuda, cuda:N (a GPU's number) or mps")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise DanceError(f"--device {requested}: CUDA is not available on this machine")
         if device.type == "mps" and not torch.backends.mps.is_available():

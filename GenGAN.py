@@ -34,9 +34,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
-from DanceTrain import (BETAS, LR, add_training_arguments, autocast, check_training_arguments, for_training,
-                        open_dataset, start_distributed, train_from_command_line)
-from DanceUtils import DanceError, run_cli
+from DanceTrain import (BETAS, LR, add_training_arguments, autocast, check_training_arguments, check_width,
+                        for_training, open_dataset, start_distributed, train_from_command_line)
+from DanceUtils import DanceError, check_number, run_cli
 from GenVanilla import AUGMENT, MASK_WEIGHT, NGF, UPSAMPLE, GenVanillaNN, add_decoder_argument
 
 # Defaults of `python GenGAN.py` (command-line flags override them).
@@ -180,10 +180,10 @@ def person_weighted_l1(fake, real, figures, on_person, background, radius_fracti
 
 
 def check_loss_weights(lambda_l1, lambda_fm, lambda_l1_background):
+    """Each weight a finite number of 0 or more (nan or inf would make every loss, then weight, nan)."""
     for flag, weight in (("--lambda-l1", lambda_l1), ("--lambda-fm", lambda_fm),
                          ("--lambda-l1-background", lambda_l1_background)):
-        if not weight >= 0:   # also refuses nan
-            raise DanceError(f"{flag} {weight:g}: a loss weight must be 0 or more")
+        check_number(flag, weight, positive=False)
 
 
 # ====================================================================== the generator
@@ -332,8 +332,7 @@ def main(argv=None):
                         help="weight of the discriminator's feature-matching loss (default: %(default)s)")
     args = parser.parse_args(argv)
     check_training_arguments(args)
-    if args.ndf < 1:
-        raise DanceError(f"--ndf {args.ndf}: must be at least 1")
+    check_width("--ndf", args.ndf)
     check_loss_weights(args.lambda_l1, args.lambda_fm, args.lambda_l1_background)   # before the dataset is loaded
     gen = GenGAN(open_dataset(args.data), image_size=args.size, device=start_distributed(args.device),
                  gan_loss=args.gan_loss, ngf=args.ngf, ndf=args.ndf, augment=args.augment,

@@ -47,9 +47,10 @@ SMALL_ITEMS = 8              # crops of the small training datasets
 # What MediaPipe / TensorFlow Lite / absl print on stderr by themselves: not ours.
 NOISE_MARKERS = ("WARNING: All log messages before absl", "W0000 ", "I0000 ", "E0000 ",
                  "Created TensorFlow Lite XNNPACK delegate")
-# A tqdm bar ("detecting poses:  21%|##   | 40/192 [00:00<00:01, 150.98frame/s]") that MediaPipe's
-# own output interrupted before the bar could redraw or clear itself.
-TQDM_BAR = re.compile(r"[\w ]+: *\d+%\|[^|]*\| *\d+/\d+ \[[^\]]*\]")
+# A tqdm bar ("detecting poses:  21%|##   | 40/192 [00:00<00:01, 150.98frame/s]", or a trainer's
+# "gan 2/5:  33%|###  | 1/3 [...]") that MediaPipe's own output, or an error raised while the bar was
+# on screen, interrupted before the bar could redraw or clear itself.
+TQDM_BAR = re.compile(r"[\w /]+: *\d+%\|[^|]*\| *\d+/\d+ \[[^\]]*\]")
 # TensorFlow Lite writes "INFO: " and the rest of its line in two pieces from its own thread, so our
 # line can land between them: "INFO: error: ...", or "INFO:" alone on a line. None of ours starts so.
 TFLITE_PREFIX = re.compile(r"^INFO:\s*")
@@ -305,3 +306,30 @@ def karate_video(shared_data):
 def taichi1(shared_data):
     """The course's prepared taichi1 dataset (1482 crops of 128 px); read-only."""
     return shared_file(shared_data, "taichi1/landmarks.npz").parent
+
+
+# ---------------------------------------------------------------------- the safety tests' sample (test_safety*.py)
+@pytest.fixture(scope="session")
+def prepare_cli(run_cli):
+    """prepare_cli(VIDEO, DIR, extra...): python VideoSkeleton.py VIDEO --mod-frame 2 --size 64 --out DIR [extra...]"""
+    return lambda video, out_dir, *extra: run_cli("VideoSkeleton.py", video, "--mod-frame", 2, "--size", 64,
+                                                  "--out", out_dir, *extra)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The synthetic sample's two videos (target and source dancers), small and short."""
+    import DanceSample
+    folder = tmp_path_factory.mktemp("safety_sample")
+    paths = DanceSample.make_sample(str(folder), seconds=2.0, width=240, height=240)
+    return {"target": Path(paths["target_video"]), "source": Path(paths["source_video"]), "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def prepared(sample, tmp_path_factory, prepare_cli):
+    """The target video prepared by the command line at 64 px (read-only: tests copy it to change it)."""
+    out = tmp_path_factory.mktemp("safety_prepared") / "target64"
+    code, stdout, stderr = prepare_cli(sample["target"], out)
+    assert code == 0, stderr
+    assert (out / "landmarks.npz").is_file()
+    return {"dir": out, "stdout": stdout, "stderr": stderr}

@@ -6,7 +6,6 @@ Everything runs on a small synthetic sample (DanceSample: 2 s at 25 fps, 240 x 2
 once per module with --mod-frame 2 --size 64 (25 crops); the networks train with --batch 8,
 --ngf 8, --ndf 8 for 1 epoch. Tests that change a dataset work on a copy of it.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -17,59 +16,20 @@ import cv2
 import numpy as np
 import pytest
 
+from safety_helpers import SMALL_NET, copy_dataset, snapshot, snapshots
+
 
 # What MediaPipe / TensorFlow Lite / absl print by themselves; none of it may reach the console.
 NOISE = ("INFO: Created TensorFlow Lite", "All log messages before absl", "W0000", "I0000",
          "inference_feedback_manager", "landmark_projection_calculator")
 FAST_SECONDS = 20      # "before any work": the command gives up long before it could have done any
-SMALL_NET = ("--batch", "8", "--ngf", "8")
 
 
 # ---------------------------------------------------------------------- helpers
-def snapshot(path):
-    """{relative path: sha256 of the bytes, 'dir', or 'link -> target'} of the tree at `path`
-    ('.' is the root itself); {} when nothing is there."""
-    path = Path(path)
-    if path.is_symlink():
-        return {".": f"link -> {os.readlink(path)}"}
-    if path.is_file():
-        return {".": hashlib.sha256(path.read_bytes()).hexdigest()}
-    if not path.is_dir():
-        return {}
-    tree = {".": "dir"}
-    for root, dirs, files in os.walk(path):
-        for name in sorted(dirs + files):
-            entry = Path(root) / name
-            rel = str(entry.relative_to(path))
-            if entry.is_symlink():
-                tree[rel] = f"link -> {os.readlink(entry)}"
-            elif entry.is_dir():
-                tree[rel] = "dir"
-            else:
-                tree[rel] = hashlib.sha256(entry.read_bytes()).hexdigest()
-    return tree
-
-
-def snapshots(*paths):
-    return {str(p): snapshot(p) for p in paths}
-
-
 def timed(run_cli, script, *args):
     start = time.perf_counter()
     code, out, err = run_cli(script, *args)
     return code, out, err, time.perf_counter() - start
-
-
-@pytest.fixture(scope="session")
-def prepare_cli(run_cli):
-    """prepare_cli(VIDEO, DIR, extra...): python VideoSkeleton.py VIDEO --mod-frame 2 --size 64 --out DIR [extra...]"""
-    return lambda video, out_dir, *extra: run_cli("VideoSkeleton.py", video, "--mod-frame", 2, "--size", 64,
-                                                  "--out", out_dir, *extra)
-
-
-def copy_dataset(source, dest):
-    shutil.copytree(source, dest, symlinks=True)
-    return Path(dest)
 
 
 def model_settings(path):
@@ -86,25 +46,6 @@ def assert_quiet(*texts):
 
 
 # ---------------------------------------------------------------------- shared data (once per module)
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The synthetic sample's two videos (target and source dancers), small and short."""
-    import DanceSample
-    folder = tmp_path_factory.mktemp("safety_sample")
-    paths = DanceSample.make_sample(str(folder), seconds=2.0, width=240, height=240)
-    return {"target": Path(paths["target_video"]), "source": Path(paths["source_video"]), "folder": folder}
-
-
-@pytest.fixture(scope="module")
-def prepared(sample, tmp_path_factory, prepare_cli):
-    """The target video prepared by the command line at 64 px (read-only: tests copy it to change it)."""
-    out = tmp_path_factory.mktemp("safety_prepared") / "target64"
-    code, stdout, stderr = prepare_cli(sample["target"], out)
-    assert code == 0, stderr
-    assert (out / "landmarks.npz").is_file()
-    return {"dir": out, "stdout": stdout, "stderr": stderr}
-
-
 @pytest.fixture(scope="module")
 def vanilla_trained(prepared, tmp_path_factory, run_cli):
     """A copy of the dataset with vanilla_ske (option 1) trained for 1 epoch."""

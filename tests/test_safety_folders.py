@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from DatasetFolder import OWN_MARKER, foreign_entries
-from test_safety import copy_dataset, prepare_cli, prepared, sample, snapshot, snapshots  # noqa: F401 (fixtures)
+from safety_helpers import copy_dataset, snapshot, snapshots
 
 
 def dead_pid():
