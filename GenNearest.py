@@ -23,7 +23,10 @@ distance, found in one vectorised computation (never a Python loop over frames):
 Both finish the same way: the few candidates within rounding of the best are
 compared again with exact float64 distances, equal distances go to the earliest
 frame, so both methods give the same answer (tests/test_gen_nearest.py checks it).
-All target images are loaded into memory once, so generate() reads no file.
+All target images are loaded into memory once, so generate() reads no file, as long as they fit
+in NEAREST_MEMORY_BYTES; a larger dataset (say 1000 crops of 2048 px: 17 GB) stays on disk, and
+generate() reads the chosen frame's crop (and mask) when it needs it: the same images, one
+file read more per frame (0.2 ms at 128 px).
 
 Temporal continuity. Plain nearest neighbour answers each query on its own, so
 consecutive output frames jump between distant parts of the target video and the
@@ -42,6 +45,7 @@ frame's cost, so only frames within that pose distance are examined. reset()
 forgets p (a new sequence); w = 0 is the plain nearest neighbour.
 """
 import argparse
+import functools
 import math
 import os
 
@@ -70,6 +74,14 @@ METHODS = ("auto", "brute", "tree")
 # edge does. Measured on the Afrobeat dancer (docs/BENCHMARKS.md): the mask as it is, SSIM 0.799
 # and PSNR 18.66 (below the whole crop's 19.97); grown 5 %, SSIM 0.818 and PSNR 20.01.
 MASK_GROWTH = 0.05
+# The crops (and, with a plate, their opacities) are kept in memory while they need at most this
+# many bytes: 2 GiB holds 32,000 crops of 128 px or 2,000 of 512 px, and leaves room beside the rest of
+# a laptop's work. A larger dataset (1000 crops of 2048 px, VideoSkeleton.MAX_SIZE, need 17 GB)
+# stays on disk: each generated frame reads its crop and mask, with the same result.
+NEAREST_MEMORY_BYTES = 2 << 30
+# On disk, the last frames read are kept (at most this many, 135 MB at 2048 px): a dancer who holds
+# still, or sways between two poses, is answered with the same few frames again and again.
+NEAREST_CACHE_FRAMES = 8
 
 # Defaults of `python GenNearest.py`.
 TARGETS = (os.path.join(DATA_DIR, "taichi1"), os.path.join(PROJECT_DIR, os.pardir, "shared", "data", "taichi1"),
@@ -218,7 +230,8 @@ class GenNearest:
     videoSkeTgt: the target's VideoSkeleton. temporal_weight: 0 for the plain
     nearest neighbour, > 0 to prefer frames near the previous answer in time
     (TEMPORAL_WEIGHT is a good value; see the module docstring). method: "auto",
-    "brute" or "tree". preload: keep all target images in memory (else read on demand).
+    "brute" or "tree". preload: keep all target images in memory when they fit in
+    NEAREST_MEMORY_BYTES (else, or with False, read the chosen frame from disk on demand).
     plate: put the nearest frame's person (its mask, grown by MASK_GROWTH) over the background plate
     at the asked box, rather than its whole crop (default: when the dataset has a plate and masks).
     """
@@ -236,8 +249,23 @@ class GenNearest:
         self.last_distance = None   # pose distance of the last answer (for display)
         has_plate = getattr(videoSkeTgt, "has_plate", False) and videoSkeTgt.readMask(0) is not None
         self.plate = has_plate if plate is None else bool(plate) and has_plate
-        self.images = self._load(videoSkeTgt.readImage, self.shape) if preload else None
-        self.opacities = self._load(self._opacity_of, self.shape[:2]) if preload and self.plate else None
+        # The memory the images would take is known before reading them: all crops have the first one's shape.
+        needed = self.memory_needed()
+        self.in_memory = preload and needed <= NEAREST_MEMORY_BYTES
+        if preload and not self.in_memory:
+            print(f"{videoSkeTgt.directory}: its {len(self.index)} crops need {needed / 2**30:.1f} GiB, more than "
+                  f"NEAREST_MEMORY_BYTES ({NEAREST_MEMORY_BYTES / 2**30:.1f} GiB, GenNearest.py): each generated "
+                  f"frame is read from disk instead")
+        self.images = self._load(videoSkeTgt.readImage, self.shape) if self.in_memory else None
+        self.opacities = self._load(self._opacity_of, self.shape[:2]) if self.in_memory and self.plate else None
+        # On disk: a small cache of the last frames read (a cache per generator, so two never mix datasets).
+        self._frame_from_disk = functools.lru_cache(maxsize=NEAREST_CACHE_FRAMES)(self._read_frame)
+
+    def memory_needed(self):
+        """Bytes that all crops (and their opacities, with a plate) take in memory: K x H x W x (3 + 1)."""
+        height, width = self.shape[:2]
+        channels = self.shape[2] + (1 if self.plate else 0)
+        return len(self.index) * height * width * channels
 
     def _load(self, read, shape):
         """All target crops (read=vs.readImage) or opacities (self._opacity_of) as one (K, *shape) uint8
@@ -261,6 +289,11 @@ class GenNearest:
         mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
         soft = max(1, grow // 2)
         return cv2.blur(mask, (2 * soft + 1,) * 2)
+
+    def _read_frame(self, index):
+        """Target frame `index` read from disk: (its crop, its opacity (uint8) or None without a plate)."""
+        crop = self._fit(self.videoSkeletonTarget.readImage(index))
+        return crop, self._opacity_of(index) if self.plate else None
 
     def reset(self):
         """Forget the previous answer: the next query starts a new sequence."""
@@ -292,14 +325,14 @@ class GenNearest:
         if not self.plate:
             return self.image(index), None, None
         vs = self.videoSkeletonTarget
-        opacity = self._opacity_of(index) if self.opacities is None else self.opacities[index]
+        opacity = self._frame_from_disk(index)[1] if self.opacities is None else self.opacities[index]
         background = vs.plate_crop(vs.typical_box() if box is None else box, self.shape[0])
         return self.image(index), opacity.astype(np.float32) / 255, background
 
     def image(self, index):
         """Target crop number `index` (a copy)."""
         if self.images is None:
-            return self._fit(self.videoSkeletonTarget.readImage(index))
+            return self._frame_from_disk(index)[0].copy()   # a copy: the cache keeps the original
         return self.images[index].copy()
 
 
@@ -329,7 +362,7 @@ def nearest_grid(source, gen, count=GRID_COUNT):
 
 
 def main(argv=None):
-    from VideoSkeleton import MOD_FRAME, VideoSkeleton
+    from VideoSkeleton import MOD_FRAME, VideoSkeleton, dataset_dir_for
 
     parser = argparse.ArgumentParser(description="Show, for a few source skeletons, the target frame GenNearest picks.")
     parser.add_argument("--data", "--target", dest="data", default=None,
@@ -343,10 +376,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.count < 1:
         raise DanceError(f"--count {args.count}: must be 1 or more")
-    check_output_file(args.out, inputs=[args.data, args.source], create=args.out == OUT)
+    target = args.data or next((t for t in TARGETS if os.path.isdir(t)), None)
+    # The grid never goes inside a dataset it reads (over its plate or a crop): the target's and the
+    # source's, where a video given for either is prepared (data/<its name>/).
+    datasets = [dataset_dir_for(path) if os.path.isfile(path) else path for path in (target, args.source) if path]
+    check_output_file(args.out, inputs=[args.data, args.source], create=args.out == OUT, input_folders=datasets)
     if not image_writable(args.out):
         raise DanceError(f"--out {args.out}: not an image file name OpenCV can write (use .png or .jpg)")
-    target = args.data or next((t for t in TARGETS if os.path.isdir(t)), None)
     if target is None:
         raise DanceError(f"no target dataset found in {', '.join(map(shown, TARGETS))}; give one with --data")
     target_vs = VideoSkeleton(target, modFrame=args.mod_frame)
