@@ -22,6 +22,11 @@ How:
   3. `make_sample()` renders both videos and saves, beside each, the known
      skeleton of every frame (`*_truth.npz`), which tests use to check that
      MediaPipe sees what was drawn.
+  4. `make_target_variant(kind=...)` films the same target as people really
+     film (CAMERA_KINDS: auto-exposure, a drifting tripod, a pan and zoom, a
+     dancer who never leaves their spot, a shot change), with the truth of
+     each frame: skeleton, camera motion, brightness gain. The background
+     plate code is tested against them.
 
     python DanceSample.py                  # writes data/sample/ (a few seconds)
 """
@@ -37,6 +42,22 @@ from DanceUtils import DATA_DIR, DanceError, atomic_path, check_output_folder, r
 
 SAMPLE_DIR = os.path.join(DATA_DIR, "sample")   # where the sample goes by default (the project's data folder)
 MAX_SECONDS = 600                               # ten minutes of video is already 15 000 frames per dancer
+
+# How people really film: the target filmed in other ways, with the truth (make_target_variant).
+CAMERA_KINDS = ("still", "exposure", "drift", "pan", "spot", "cut")
+EXPOSURE_GAIN = (0.80, 0.96)   # gain over the clip: +20 % (0.96 / 0.80), from under 1 so the white wall never clips
+DRIFT_PX = 6.0                 # the tripod's slow drift over the clip, pixels
+DRIFT_SCALE = 0.005            # ... its breathing zoom: scale within 1 +- this
+DRIFT_DEGREES = 0.3            # ... and how far it turns
+SHAKE_PX = 2.0                 # per-frame shake before smoothing (about 1.2 px once smoothed)
+DRIFT_SEED = 7                 # the shake is random, but the same in every run
+PAN_WIDTHS = 0.30              # the pan: how far the view travels, in frame widths (at the still sample's scale)
+PAN_ZOOM = 1.2                 # ... while zooming in by this much
+PAN_START_SCALE = 0.8          # the pan starts zoomed out, so that the zoomed-in dancer still fits the frame
+PAN_MIDDLE_Y = 0.515           # the height (frame fraction) the pan keeps in the middle: the dancer's, head to toe
+WORLD_MARGIN = 0.5             # a moving camera films a room this much wider than the frame on each side
+CUT_SCALE = 0.85               # after the cut: the second camera stands further away ...
+CUT_FEET = (0.42, 0.87)        # ... and sees the dancer's feet here (frame fractions), left of the middle
 
 # MediaPipe PoseLandmark indices used below (the full list is in its enum order).
 NOSE = 0
@@ -166,13 +187,15 @@ def _foot(t, style, phase):
     return _travel(landed + beat / 2, style), 0.06 * np.sin(np.pi * moving)
 
 
-def dance_pose(t, style=0, aspect=1.0):
+def dance_pose(t, style=0, aspect=1.0, planted=False):
     """The 33 MediaPipe landmarks of the dancer at time `t` (seconds).
 
     Returns float32 (33, 3): x, y in fractions of a frame `aspect` = width/height
     (origin top left, y down), z MediaPipe's relative depth (hips at 0, same
     scale as x, negative toward the camera). The dancer faces the camera, so
-    their left side is on the image right.
+    their left side is on the image right. `planted`: the feet never leave
+    their spot (no side steps, no travel); the hips still sway and the arms
+    and knees still move.
     """
     if style not in STYLES:
         raise ValueError(f"style must be one of {sorted(STYLES)}, not {style!r}")
@@ -184,12 +207,15 @@ def dance_pose(t, style=0, aspect=1.0):
     # Body space: x toward the dancer's left, y up, z toward the camera (metres).
     lx, l_lift = _foot(t, st, 0.0)
     rx, r_lift = _foot(t, st, 0.5)
+    travel = _travel(t, st)
+    if planted:
+        lx = rx = l_lift = r_lift = travel = 0.0
     l_ankle = np.array([lx + 0.14, ANKLE_HEIGHT + l_lift, 0.0])
     r_ankle = np.array([rx - 0.14, ANKLE_HEIGHT + r_lift, 0.0])
 
     bounce = 0.025 * (0.5 - 0.5 * np.cos(2 * np.pi * t / beat))    # knees give on every beat
     sway = 0.035 * np.sin(sway_phase)
-    pelvis = np.array([_travel(t, st) + sway, HIP_HEIGHT - key["squat"] - bounce, 0.0])
+    pelvis = np.array([travel + sway, HIP_HEIGHT - key["squat"] - bounce, 0.0])
     hip_roll = np.radians(-5.0) * np.sin(sway_phase)               # the hip we sway to rises
     lean = np.radians(-6.0) * np.sin(sway_phase) + np.radians(2.0) * np.sin(2 * np.pi * t / (3 * beat))
     twist = np.radians(8.0) * np.sin(2 * np.pi * t / (4 * beat))   # shoulders turn a little
@@ -270,6 +296,9 @@ SOURCE_LOOK = dict(
     shirt=(80, 170, 50), trousers=(45, 40, 40), shoes=(40, 40, 160),
     long_hair=True,
 )
+CUT_LOOK = dict(TARGET_LOOK,                                    # the same dancer, in another room
+                wall_top=(120, 160, 130), wall_bottom=(160, 200, 175),   # sage green wall
+                floor_far=(90, 90, 110), floor_near=(55, 55, 75))        # dark floor
 
 _BACKGROUNDS = {}
 HORIZON = 0.68            # image y where the wall meets the floor
@@ -510,11 +539,13 @@ def _draw_head(img, P, m, look):
     cv2.line(img, _p(P[MOUTH_L]), _p(P[MOUTH_R]), (60, 60, 150), max(1, int(0.01 * m)), cv2.LINE_AA, SHIFT)
 
 
-def render_dancer(landmarks, width, height, appearance):
+def render_dancer(landmarks, width, height, appearance, background=None):
     """Draw the dancer whose 33 landmarks (image fractions) are given.
 
     Returns a uint8 BGR image (height, width, 3). Parts are drawn back to
     front, so an arm in front of the chest hides it and one behind is hidden.
+    `background`: the room to draw them in (height, width, 3); by default the
+    look's own room (`render_background`).
     """
     lm = np.asarray(landmarks, dtype=np.float64)
     P = lm[:, :2] * (width, height)                     # pixels
@@ -522,7 +553,7 @@ def render_dancer(landmarks, width, height, appearance):
     pelvis = (P[L_HIP] + P[R_HIP]) / 2
     m = np.linalg.norm(chest - pelvis) / SPINE           # pixels per metre of body
     look = appearance
-    img = _background(look, width, height)
+    img = _background(look, width, height) if background is None else background.copy()
 
     # A soft shadow on the floor under the feet (blurred only in its own box).
     feet = P[[L_HEEL, R_HEEL, L_FOOT, R_FOOT]]
@@ -566,21 +597,36 @@ def sample_paths(out_dir=SAMPLE_DIR):
     }
 
 
-def _write_video(video_path, truth_path, look, style, frames, fps, width, height):
-    """Render one dancer to an mp4 and its known landmarks to an npz, each atomically."""
-    landmarks = np.stack([dance_pose(i / fps, style, aspect=width / height) for i in range(frames)])
+def _write_mp4(video_path, images, fps, width, height):
+    """Write the BGR images (any iterable: they are rendered one at a time) to an mp4, atomically."""
     with atomic_path(video_path) as tmp:     # the temp name ends in .mp4: OpenCV picks the container from it
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
         if not writer.isOpened():
             raise DanceError(f"{video_path}: OpenCV cannot write mp4 videos here")
         try:
-            for lm in landmarks:
-                writer.write(render_dancer(lm, width, height, look))
+            for img in images:
+                writer.write(img)
         finally:
             writer.release()
+
+
+def _write_video(video_path, truth_path, look, style, frames, fps, width, height):
+    """Render one dancer to an mp4 and its known landmarks to an npz, each atomically."""
+    landmarks = np.stack([dance_pose(i / fps, style, aspect=width / height) for i in range(frames)])
+    _write_mp4(video_path, (render_dancer(lm, width, height, look) for lm in landmarks), fps, width, height)
     with atomic_path(truth_path) as tmp:
         np.savez(tmp, landmarks=landmarks.astype(np.float32), frame=np.arange(frames),
                  fps=np.float32(fps))
+
+
+def _frame_count(seconds, fps):
+    """How many frames `seconds` of video holds at `fps`; a one-line error when none or not a number."""
+    if not math.isfinite(seconds * fps):
+        raise DanceError(f"--seconds {seconds:g}: must be a finite number")
+    frames = int(round(seconds * fps))
+    if frames < 1:
+        raise DanceError(f"--seconds {seconds}: too short for even one frame at {fps} fps")
+    return frames
 
 
 def make_sample(out_dir=SAMPLE_DIR, seconds=12.0, fps=25, width=480, height=480, force=False):
@@ -595,14 +641,217 @@ def make_sample(out_dir=SAMPLE_DIR, seconds=12.0, fps=25, width=480, height=480,
     paths = sample_paths(out_dir)
     if not force and all(os.path.exists(p) for p in paths.values()):
         return paths
-    if not math.isfinite(seconds * fps):
-        raise DanceError(f"--seconds {seconds:g}: must be a finite number")
-    frames = int(round(seconds * fps))
-    if frames < 1:
-        raise DanceError(f"--seconds {seconds}: too short for even one frame at {fps} fps")
+    frames = _frame_count(seconds, fps)
     os.makedirs(out_dir, exist_ok=True)
     _write_video(paths["target_video"], paths["target_truth"], TARGET_LOOK, 0, frames, fps, width, height)
     _write_video(paths["source_video"], paths["source_truth"], SOURCE_LOOK, 1, frames, fps, width, height)
+    return paths
+
+
+# ---------------------------------------------------------------- how people really film
+def variant_paths(out_dir, kind):
+    """The two files make_target_variant writes for `kind`, by name."""
+    return {"video": os.path.join(out_dir, f"target_{kind}.mp4"),
+            "truth": os.path.join(out_dir, f"target_{kind}_truth.npz")}
+
+
+def _world_background(look, width, height):
+    """The still room of a width x height frame, continued beyond the frame on every side.
+
+    A moving camera sees more than one frame of the room, so it films this larger "world"
+    (WORLD_MARGIN more on each side); its middle is exactly `render_background`. The wall, the
+    skirting and the floor boards carry on, and a window and a lamp give the sides something a
+    camera tracker can hold on to (a bare wall moves without showing it).
+    Returns (world image, (mx, my)): the frame's top-left corner in the world.
+    """
+    mx, my = round(WORLD_MARGIN * width), round(WORLD_MARGIN * height)
+    room = _background(look, width, height)
+    world = cv2.copyMakeBorder(room, my, my, mx, mx, cv2.BORDER_REPLICATE)
+    # The room's left column is the wall, skirting and floor with nothing in front: the right side
+    # continues it too (replicating the right column would smear the shelf that nearly touches it).
+    world[:, mx + width:] = world[:, mx:mx + 1]
+
+    def at(x, y):   # a point in fractions of the still frame -> world pixels
+        return int(round(mx + x * width)), int(round(my + y * height))
+
+    thin = max(1, round(height / 240))
+    seam = _shade(look["floor_near"], 0.8)
+    step = (1.0 - HORIZON) / 8                     # the spacing of the room's own rows of boards
+    left, right = -mx / width, 1 + mx / width     # the world's edges, in frame fractions
+    for row in range(int((1 + my / height - HORIZON) / step)):
+        y = HORIZON + (row + 1) * step
+        in_frame = row < 7                         # the room drew these 7 rows of boards itself
+        if not in_frame:                           # rows nearer than the frame's bottom edge
+            cv2.line(world, at(left, y), at(right, y), seam, thin, cv2.LINE_AA)
+        for x in np.arange(0.07 + 0.11 * (row % 3) - 0.33 * 3, right, 0.33):
+            if x < left or (in_frame and 0 <= x < 1):   # ... with their joints
+                continue
+            cv2.line(world, at(x, y), at(x, y + step), seam, thin, cv2.LINE_AA)
+    # A window on the left wall: white frame, sky, glazing bars, a sill.
+    cv2.rectangle(world, at(-0.27, 0.12), at(-0.06, 0.50), (240, 240, 240), -1, cv2.LINE_AA)
+    cv2.rectangle(world, at(-0.255, 0.14), at(-0.075, 0.48), (235, 205, 160), -1, cv2.LINE_AA)
+    cv2.line(world, at(-0.165, 0.14), at(-0.165, 0.48), (240, 240, 240), 2 * thin, cv2.LINE_AA)
+    cv2.line(world, at(-0.255, 0.31), at(-0.075, 0.31), (240, 240, 240), 2 * thin, cv2.LINE_AA)
+    cv2.rectangle(world, at(-0.285, 0.50), at(-0.045, 0.52), (200, 200, 205), -1, cv2.LINE_AA)
+    # A standing lamp on the right: base on the floor, pole, shade.
+    cv2.ellipse(world, at(1.09, 0.80), (round(0.035 * width), round(0.012 * height)), 0, 0, 360,
+                (40, 40, 45), -1, cv2.LINE_AA)
+    cv2.line(world, at(1.09, 0.36), at(1.09, 0.80), (60, 60, 65), 2 * thin, cv2.LINE_AA)
+    cv2.fillPoly(world, [np.array([at(1.06, 0.26), at(1.12, 0.26), at(1.14, 0.37), at(1.04, 0.37)], np.int32)],
+                 (150, 215, 240), cv2.LINE_AA)
+    return world, (mx, my)
+
+
+def _similarity(scale, angle, world_point, frame_point):
+    """3x3 world pixels -> frame pixels: turn by `angle` (radians) and scale about `world_point`,
+    which lands on `frame_point`."""
+    c, s = scale * np.cos(angle), scale * np.sin(angle)
+    a = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    a[:2, 2] = np.asarray(frame_point, float) - a[:2, :2] @ np.asarray(world_point, float)
+    return a
+
+
+def _drift_path(frames, width, height, origin):
+    """World -> frame (N, 3, 3) of a camera on a tripod, or in a steady hand: it slowly drifts,
+    breathes and turns a little over the clip, and shakes by a pixel or two from frame to frame."""
+    rng = np.random.default_rng(DRIFT_SEED)
+    u = np.linspace(0.0, 1.0, frames)
+    heading = rng.uniform(0, 2 * np.pi)
+    drift = DRIFT_PX * _ease(u)[:, None] * (np.cos(heading), np.sin(heading))
+    # White noise is too jumpy for a hand: average each frame's shake with its neighbours'.
+    noise = rng.normal(0.0, SHAKE_PX, (frames + 2, 2))
+    shake = (noise[:-2] + 2 * noise[1:-1] + noise[2:]) / 4
+    scale = 1 + DRIFT_SCALE * np.sin(2 * np.pi * u)     # starts at 1, so frame 0 is at the still scale
+    angle = np.radians(DRIFT_DEGREES) * _ease(u) * rng.choice((-1, 1))
+    centre = np.array([width / 2, height / 2])
+    return np.stack([_similarity(scale[i], angle[i], centre + origin, centre + drift[i] + shake[i])
+                     for i in range(frames)])
+
+
+def _pan_path(frames, width, height, origin):
+    """World -> frame (N, 3, 3) of a camera operator who reframes: a smooth pan across the room
+    of PAN_WIDTHS frame widths, zooming in by PAN_ZOOM, starting and stopping gently."""
+    e = _ease(np.linspace(0.0, 1.0, frames))
+    scale = PAN_START_SCALE * (1 + (PAN_ZOOM - 1) * e)
+    # The view starts left of the dancer (who stands in the world's middle) and ends right of them.
+    look_at = np.stack([width * (0.5 + PAN_WIDTHS * (e - 0.5)), np.full(frames, height * PAN_MIDDLE_Y)], 1)
+    centre = (width / 2, height / 2)
+    return np.stack([_similarity(scale[i], 0.0, look_at[i] + origin, centre) for i in range(frames)])
+
+
+def _filmed(poses, to_frame, width, height, origin=(0, 0)):
+    """The landmarks (N, 33, 3) of `poses` (frame fractions of the still camera, placed at `origin`
+    in the world's pixels) as cameras `to_frame` (N, 3, 3) film them: frame fractions again,
+    z scaled like x and y."""
+    px = poses[..., :2] * (width, height) + origin
+    xy = np.einsum("nij,nkj->nki", to_frame[:, :2, :2], px) + to_frame[:, None, :2, 2]
+    scale = np.sqrt(np.abs(np.linalg.det(to_frame[:, :2, :2])))
+    out = np.empty_like(poses)
+    out[..., :2] = xy / (width, height)
+    out[..., 2] = poses[..., 2] * scale[:, None]
+    return out
+
+
+def make_target_variant(out_dir=SAMPLE_DIR, kind="still", seconds=4.0, fps=25, width=320, height=240,
+                        force=False):
+    """The target (TARGET_LOOK, style 0) filmed as people really film, with the truth.
+
+    Writes `<out_dir>/target_<kind>.mp4` and `<out_dir>/target_<kind>_truth.npz` (nothing is
+    rendered when both exist, unless `force`) and returns {"video": path, "truth": path}.
+    Deterministic: the same arguments give the same frames.
+
+    kind (CAMERA_KINDS):
+      still     the still camera of sample_target.
+      exposure  still camera; the picture brightens linearly by 20 % over the clip, as a phone's
+                auto-exposure does: frame = gain_t * rendering, gain 0.80 -> 0.96 (EXPOSURE_GAIN;
+                it starts below 1 so the bright wall never clips).
+      drift     a tripod or steady hand: drifts DRIFT_PX = 6 px over the clip (eased), breathes
+                (scale 1 +- 0.005) and turns (up to 0.3 degree), plus a smoothed random shake of
+                about 1.2 px per frame (seed DRIFT_SEED).
+      pan       a camera operator reframes: a smooth pan of 30 % of the frame width (in the world's
+                pixels) across the room while zooming in by 1.2 (scale 0.8 -> 0.96 of the still
+                sample's), eased at both ends; the dancer stays whole in every frame.
+      spot      still camera; the dancer's feet never leave their spot (`dance_pose(planted=True)`),
+                so the pixels behind their body are covered in every frame.
+      cut       a shot change at frame N // 2: the second shot films the same dance in another room
+                (CUT_LOOK's colours, the furniture mirrored), from further away (scale CUT_SCALE, the
+                feet at CUT_FEET); both shots are still cameras.
+    The moving cameras film a "world" image twice the frame's size (`_world_background`: the still
+    room continued on every side, the dancer at its middle at the still sample's size) through a
+    per-frame similarity (cv2.warpAffine, bilinear).
+
+    The truth npz (N frames; pixel coordinates have pixel centres at integers, as OpenCV's):
+      landmarks  float32 (N, 33, 3): the drawn skeleton in frame fractions (x of the width, y of the
+                 height), as MediaPipe reports it; z scaled with the camera's zoom.
+      frame      int (N,): 0 .. N-1.          fps  float32.
+      camera     float64 (N, 3, 3): the homography (here a similarity) that maps frame t's PIXELS to
+                 the reference view, its shot's first frame: frame 0, or frame `cut` for the frames
+                 from the cut on. So cv2.warpPerspective(frame_t, camera[t], (W, H)) shows frame t as
+                 that first frame saw the room. Identity for the still kinds (and for both shots of
+                 "cut", each filmed by a still camera).
+      gain, offset  float32 (N, 3) per BGR channel: frame_t = gain_t * scene + offset_t (before
+                 rounding to uint8), the scene being what the camera's view holds at the still
+                 sample's brightness; gain is 1 and offset 0 but for "exposure".
+      cut        int: the first frame of the second shot, or -1.     kind  str: `kind`.
+      plate      uint8 (H, W, 3): the room without the dancer (nor their shadow) in frame 0's view,
+                 at scene brightness: what a background plate of the first shot should recover.
+      plate_cut  ("cut" only) uint8 (H, W, 3): the same for the second shot, in frame `cut`'s view.
+    """
+    if kind not in CAMERA_KINDS:
+        raise ValueError(f"kind must be one of {CAMERA_KINDS}, not {kind!r}")
+    paths = variant_paths(out_dir, kind)
+    if not force and all(os.path.exists(p) for p in paths.values()):
+        return paths
+    frames = _frame_count(seconds, fps)
+    poses = np.stack([dance_pose(i / fps, 0, aspect=width / height, planted=kind == "spot")
+                      for i in range(frames)])
+    look = TARGET_LOOK
+    truth = dict(landmarks=poses, frame=np.arange(frames), fps=np.float32(fps),
+                 camera=np.tile(np.eye(3), (frames, 1, 1)), gain=np.ones((frames, 3), np.float32),
+                 offset=np.zeros((frames, 3), np.float32), cut=np.int64(-1), kind=np.str_(kind),
+                 plate=render_background(width, height, look))
+
+    if kind in ("drift", "pan"):
+        world, origin = _world_background(look, width, height)
+        size = world.shape[1], world.shape[0]
+        path = (_drift_path if kind == "drift" else _pan_path)(frames, width, height, origin)
+        # The dancer drawn in the world: the still frame's pixels, moved to the world's middle.
+        in_world = poses.copy()
+        in_world[..., :2] = (poses[..., :2] * (width, height) + origin) / size
+        in_world[..., 2] *= width / size[0]
+        images = (cv2.warpAffine(render_dancer(lm, *size, look, background=world), a[:2], (width, height),
+                                 flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                  for lm, a in zip(in_world, path))
+        truth["landmarks"] = _filmed(poses, path, width, height, origin)
+        truth["camera"] = path[0] @ np.linalg.inv(path)
+        truth["plate"] = cv2.warpAffine(world, path[0][:2], (width, height), flags=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_REPLICATE)
+    elif kind == "cut":
+        cut = frames // 2
+        second = _similarity(CUT_SCALE, 0.0, (width / 2, height * FLOOR_Y),
+                             (width * CUT_FEET[0], height * CUT_FEET[1]))
+        after = np.tile(np.eye(3), (frames, 1, 1))
+        after[cut:] = second
+        truth["landmarks"] = _filmed(poses, after, width, height)
+        # Another room: its own colours, and the furniture on the other side.
+        room = np.ascontiguousarray(render_background(width, height, CUT_LOOK)[:, ::-1])
+        images = (render_dancer(lm, width, height, look, background=room if i >= cut else None)
+                  for i, lm in enumerate(truth["landmarks"]))
+        truth.update(cut=np.int64(cut), plate_cut=room)
+    else:
+        images = (render_dancer(lm, width, height, look) for lm in poses)
+
+    if kind == "exposure":
+        ramp = np.linspace(*EXPOSURE_GAIN, frames, dtype=np.float32)
+        truth["gain"] = np.repeat(ramp[:, None], 3, axis=1)
+        images = (np.clip(np.rint(img * g + o), 0, 255).astype(np.uint8)
+                  for img, g, o in zip(images, truth["gain"], truth["offset"]))
+
+    os.makedirs(out_dir, exist_ok=True)
+    _write_mp4(paths["video"], images, fps, width, height)
+    truth["landmarks"] = truth["landmarks"].astype(np.float32)
+    with atomic_path(paths["truth"]) as tmp:
+        np.savez(tmp, **truth)
     return paths
 
 
