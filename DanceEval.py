@@ -189,7 +189,7 @@ def run_generator(gen, split):
     if hasattr(gen, "reset"):
         gen.reset()
     over_plate = getattr(gen, "plate", False) and split.boxes is not None
-    generate = (lambda k: gen.generate(split.skeletons[k], box=split.boxes[k])) if over_plate else \
+    generate = (lambda k: gen.generate(split.skeletons[k], box=split.boxes[k], view=split.views[k])) if over_plate else \
         (lambda k: gen.generate(split.skeletons[k]))
     generate(0)  # warm-up: the first call pays for lazy initialisation
     start = time.perf_counter()
@@ -293,6 +293,7 @@ class HeldOut:
         self.skeletons = self.test.ske
         self.real = [fit_size(self.test.readImage(i), size) for i in range(len(self.test))]
         self.boxes = self.test.crop_boxes if getattr(dataset, "has_plate", False) else None
+        self.views = [self.test.view(i) for i in range(len(self.test))] if self.boxes is not None else None
         self.masks = None
         if self.test.readMask(0) is not None:   # the person's region, grown a little (edges, hair, shadow)
             grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(PERSON_GROW * size) + 1,) * 2)

@@ -33,6 +33,18 @@ def full_frame(crop_landmarks, boxes):
     return out
 
 
+def in_plate(points, camera):
+    """Full-frame landmarks (N, 33, 3) in pixels -> the plate's pixels, through each frame's camera (N, 3, 3):
+    x, y through the transform, z scaled by its zoom."""
+    camera = np.asarray(camera, np.float64)
+    xy1 = np.concatenate([points[..., :2], np.ones(points.shape[:-1] + (1,))], axis=-1)
+    placed = np.einsum("nij,nkj->nki", camera, xy1)
+    out = np.array(points, np.float32, copy=True)
+    out[..., :2] = placed[..., :2] / placed[..., 2:3]
+    out[..., 2] *= np.sqrt(np.abs(np.linalg.det(camera[:, :2, :2])))[:, None]
+    return out
+
+
 def border_fade(size, fraction=FEATHER):
     """(size, size) float32: 1 inside, falling linearly to 0 at the square's border."""
     ramp = np.clip(np.minimum(np.arange(size), np.arange(size)[::-1]) / max(1.0, fraction * size), 0, 1)
@@ -48,8 +60,11 @@ class Scene:
     def __init__(self, target):
         self.target = target
         self.plate = target.plate
-        self.side = int(np.median(target.crop_boxes[:, 2]))    # VideoSkeleton's one crop side
-        self.landmarks = full_frame(target.landmarks, target.crop_boxes)   # the target's poses, in pixels
+        # The target's poses in the plate's pixels: each frame's pixels placed through its camera, so a
+        # camera that moved shows its scene as if it had stood still (the first kept frame's view).
+        scales = np.sqrt(np.abs(np.linalg.det(target.camera[:, :2, :2])))
+        self.side = int(round(np.median(target.crop_boxes[:, 2] * scales)))    # VideoSkeleton's one crop side
+        self.landmarks = in_plate(full_frame(target.landmarks, target.crop_boxes), target.camera)
         self.fade = {}
 
     @property

@@ -30,11 +30,12 @@ from DanceUtils import DanceError, check_output_folder, is_within, shown
 
 LANDMARKS_FILE = "landmarks.npz"
 PLATE_FILE = "background.png"
+CONFIDENCE_FILE = "plate_confidence.png"   # how sure the plate is of each pixel (0: never seen clear of the person)
 OWN_MARKER = ".dance-own"
 MASKS_SPILL = "pass1-masks.bin"   # in a work folder: the person masks of pass 1, until pass 2 cuts them
 # Everything a prepared dataset folder may hold. A folder holding anything else is not one of
 # ours, and is never replaced. (A marker may be left in a dataset by a run killed mid-swap.)
-DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", PLATE_FILE, OWN_MARKER}
+DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", PLATE_FILE, CONFIDENCE_FILE, OWN_MARKER}
 # What images/ and masks/ of a prepared dataset hold: imageN.jpg, imageN.png, nothing else.
 ITEM_FILES = {"images": re.compile(r"image\d+\.jpg"), "masks": re.compile(r"image\d+\.png")}
 

@@ -311,13 +311,14 @@ class GenNearest:
 
     nearestIndex = nearest_index
 
-    def generate(self, ske, box=None):
+    def generate(self, ske, box=None, view=None):
         """The target crop (BGR uint8, H x W x 3, a copy the caller may draw on) chosen for `ske`; with a
-        plate, its person over the plate's crop at `box` (default: the dataset's typical box)."""
-        person, alpha, background = self.generate_layers(ske, box)
+        plate, its person over the plate's crop at `box` (default: the dataset's typical box; `view`: see
+        GenVanillaNN.generate)."""
+        person, alpha, background = self.generate_layers(ske, box, view)
         return person if alpha is None else blend(person, alpha, background)
 
-    def generate_layers(self, ske, box=None):
+    def generate_layers(self, ske, box=None, view=None):
         """(the chosen crop, its person's opacity float32 0..1 (the mask grown, MASK_GROWTH), the plate's
         crop at `box`);
         without a plate (the chosen crop, None, None). See GenVanillaNN.generate_layers."""
@@ -326,8 +327,11 @@ class GenNearest:
             return self.image(index), None, None
         vs = self.videoSkeletonTarget
         opacity = self._frame_from_disk(index)[1] if self.opacities is None else self.opacities[index]
-        background = vs.plate_crop(vs.typical_box() if box is None else box, self.shape[0])
-        return self.image(index), opacity.astype(np.float32) / 255, background
+        box = vs.typical_box() if box is None else box
+        background = vs.plate_crop(box, self.shape[0], view=view)
+        # Where the plate does not know the room (the person always stood there), the frame's own crop.
+        unsure = 255 - vs.confidence_crop(box, self.shape[0], view=view)
+        return self.image(index), np.maximum(opacity, unsure).astype(np.float32) / 255, background
 
     def image(self, index):
         """Target crop number `index` (a copy)."""

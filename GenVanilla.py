@@ -222,8 +222,12 @@ class VideoSkeletonDataset(Dataset):
         i = self.indices[idx]
         layers = [self._fit(self.videoSke.readImage(i))]
         if self.plate:
-            layers += [self._fit(self.videoSke.plate_crop(self.box(idx), self.image_size)),
-                       self._fit(self.videoSke.readMask(i))]
+            vs, box, view = self.videoSke, self.box(idx), self.videoSke.view(i)
+            # The mask teaches the opacity 0 away from the person, but not where the plate does not know
+            # the room (where the person always stood): there the network draws the room itself.
+            unsure = 255 - vs.confidence_crop(box, self.image_size, view=view)
+            layers += [self._fit(vs.plate_crop(box, self.image_size, view=view)),
+                       np.maximum(self._fit(vs.readMask(i)), unsure)]
         return layers
 
     def layers(self, idx):
@@ -747,15 +751,16 @@ class GenVanillaNN:
         """The generating network as generate() runs it: eval mode (GenGAN keeps pix2pix's dropout on)."""
         self.generating_network().eval()
 
-    def generate(self, ske, box=None):
+    def generate(self, ske, box=None, view=None):
         """The target's image for the pose `ske` (a Skeleton): BGR uint8, image_size x image_size x 3.
 
-        With a plate: the person drawn over the plate's crop at `box` (x0, y0, side, side in the
-        video's frame; default: the dataset's typical box)."""
-        person, alpha, background = self.generate_layers(ske, box)
+        With a plate: the person drawn over the plate's crop at `box` (x0, y0, side, side in the plate's
+        pixels; default: the dataset's typical box), or in a frame's pixels seen through that frame's
+        `view` (VideoSkeleton.view: its camera and exposure)."""
+        person, alpha, background = self.generate_layers(ske, box, view)
         return person if alpha is None else blend(person, alpha, background)
 
-    def generate_layers(self, ske, box=None):
+    def generate_layers(self, ske, box=None, view=None):
         """(person's colours BGR uint8, opacity float32 (S, S) in 0..1, the plate's crop BGR uint8) for
         the pose `ske`; without a plate (the generated image, None, None). DanceDemo's scene pastes the
         colours into the full-resolution plate through the opacity."""
@@ -765,7 +770,7 @@ class GenVanillaNN:
         source, background = self.source_transform(ske).unsqueeze(0), None
         if self.plate:
             box = self.videoSke.typical_box() if box is None else box
-            background = self.videoSke.plate_crop(box, self.image_size)
+            background = self.videoSke.plate_crop(box, self.image_size, view=view)
             if self.opt == 2:
                 source = torch.cat([source, image_to_tensor(background).unsqueeze(0)], dim=1)
         with torch.inference_mode(), autocast(self.device, training=False):

@@ -43,9 +43,11 @@ import numpy as np
 from tqdm import tqdm
 
 from BackgroundPlate import (PLATE_MARGIN, PLATE_MAX_ERROR, PLATE_MIN_FRAMES, PackedMasks, background_plate,
-                             pack_mask, person_cover, plate_sample, unpack_mask)
+                             as_seen, is_identity, neighbour_differences, pack_mask, person_cover, plate_geometry, plate_sample, steady,
+                             unpack_mask)
+from CameraMotion import CameraTracker, StillPixels, motion_summary
 from DanceUtils import DATA_DIR, DanceError, has_display, run_cli, shown, write_image
-from DatasetFolder import (LANDMARKS_FILE, MASKS_SPILL, PLATE_FILE, check_dataset_folder, is_prepared_dataset,
+from DatasetFolder import (CONFIDENCE_FILE, LANDMARKS_FILE, MASKS_SPILL, PLATE_FILE, check_dataset_folder, is_prepared_dataset,
                            has_models, make_work_folder, normal_folder, recover_interrupted, remove_leftovers, replace_directory)
 from Skeleton import PoseDetector, Skeleton, reduced_joints
 from VideoReader import VideoReader
@@ -58,6 +60,9 @@ MAX_SIZE = 2048       # larger crops would not fit in memory for a whole video
 CROP_MARGIN = 1.3     # crop side = CROP_MARGIN x the person's extent (landmarks miss the top of the head)
 EXTENT_PERCENTILE = 95  # the person's extent over the video, robust to a few bad detections
 FORMAT_VERSION = 1
+STILL_FIT = 4.5       # grey levels: a still camera's plate fits its frames within this (measured: 0.3-4.3);
+                      # beyond it, the camera as the tracker followed it is tried too, and the better kept
+CUT_DIFFERENCE = 6.0  # two neighbouring frames that differ this many times more than usual: a shot change
 # Pass 1 keeps the frames to crop in memory up to this size, sparing pass 2 a second decoding of the video.
 KEEP_FRAMES_BYTES = 1 << 30
 
@@ -171,7 +176,13 @@ class VideoSkeleton:
         if os.path.isdir(os.path.join(directory, "masks")):
             self.masks = np.array([os.path.join(directory, "masks", mask_name(name)) for name in arrays["image"]])
         self.has_plate = bool(self.settings.get("has_plate", False))
-        self._plate = None   # read when first asked for
+        self._plate = self._confidence = None   # read when first asked for
+        # Each frame's view of the plate (datasets of a still camera, and older ones: the identity).
+        self.camera = arrays.get("camera", np.repeat(np.eye(3, dtype=np.float32)[None], count, axis=0))
+        self.exposure = arrays.get("exposure", np.repeat(np.float32([[1, 1, 1], [0, 0, 0]])[None], count, axis=0))
+        if self.camera.shape != (count, 3, 3) or self.exposure.shape != (count, 2, 3):
+            raise DanceError(f"{path}: arrays of inconsistent shapes")
+        self.plate_size = tuple(self.settings.get("plate_size") or self.frame_size or ())
         if "has_plate" in self.settings and self.masks is None:   # prepared with masks, and they are gone
             raise DanceError(f"{os.path.join(directory, 'masks')}: missing; prepare the dataset again with: "
                              f"{self.prepare_again_command()}")
@@ -223,20 +234,55 @@ class VideoSkeleton:
         if self.has_plate and self._plate is None:
             path = os.path.join(self.directory, PLATE_FILE)
             plate = self.read_file(path, "background plate")
-            if plate.shape[1::-1] != self.frame_size:   # boxes would fall outside it
-                raise DanceError(f"{path}: {plate.shape[1]}x{plate.shape[0]} pixels, but the video's frames are "
-                                 f"{self.frame_size[0]}x{self.frame_size[1]}; prepare the dataset again with: "
+            if plate.shape[1::-1] != self.plate_size:   # boxes would fall outside it
+                raise DanceError(f"{path}: {plate.shape[1]}x{plate.shape[0]} pixels, but the dataset's plate is "
+                                 f"{self.plate_size[0]}x{self.plate_size[1]}; prepare the dataset again with: "
                                  f"{self.prepare_again_command()}")
             self._plate = plate
         return self._plate
 
-    def plate_crop(self, box, size):
-        """The plate's square `box` (x0, y0, side[, side]: frame pixels) resized to size x size, cut as the
-        crops are (the frame's border pixels repeated outside it); None without a plate."""
+    @property
+    def confidence(self):
+        """How sure the plate is of each pixel: uint8 (H, W), 255 where enough frames saw the room clear of
+        the person, 0 where none did (where the person always stood); None without a plate. Read once."""
+        if self.has_plate and self._confidence is None:
+            path = os.path.join(self.directory, CONFIDENCE_FILE)
+            if os.path.exists(path):
+                self._confidence = self.read_file(path, "plate confidence", cv2.IMREAD_GRAYSCALE)
+            else:   # prepared before the confidence was kept
+                self._confidence = np.full(self.plate.shape[:2], 255, np.uint8)
+        return self._confidence
+
+    def view(self, idx):
+        """How item idx's frame saw the plate: (3x3 frame pixels -> plate pixels, (gain, offset) per colour
+        from the frame's exposure to the plate's). For plate_crop's `view`."""
+        return self.camera[idx].astype(np.float64), (self.exposure[idx, 0], self.exposure[idx, 1])
+
+    def plate_crop(self, box, size, view=None):
+        """The plate's square `box` (x0, y0, side[, side]) resized to size x size, cut as the crops are
+        (the border pixels repeated outside it); None without a plate.
+
+        view None: `box` is in the plate's pixels, at the plate's exposure (the scene). view (see view(i)):
+        `box` is in that frame's pixels, and the crop is the plate as that frame saw it (its camera, its
+        exposure): what lies behind the person in that frame's crop."""
         if not self.has_plate:
             return None
+        return self._cut(self.plate, box, size, view, cv2.INTER_LINEAR)
+
+    def confidence_crop(self, box, size, view=None):
+        """plate_crop of the confidence (uint8, size x size): where the plate knows the room."""
+        if not self.has_plate:
+            return None
+        return self._cut(self.confidence, box, size, view and (view[0], None), cv2.INTER_NEAREST)
+
+    def _cut(self, image, box, size, view, interpolation):
         x0, y0, side = (int(round(float(v))) for v in box[:3])
-        return crop_square(self.plate, (x0, y0), side, int(size))
+        if view is None or (is_identity(view[0]) and (view[1] is None or steady(view[1]))):
+            return crop_square(image, (x0, y0), side, int(size))
+        camera, exposure = view
+        seen = as_seen(image, camera @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64), exposure,
+                       side, side, interpolation)
+        return cv2.resize(seen, (int(size), int(size)), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
 
     def typical_box(self):
         """The crop box (x0, y0, side, side) centred on the median of the crops' centres: where the
@@ -264,6 +310,7 @@ class VideoSkeleton:
             part.masks = self.masks[indices]
         if self.crop_boxes is not None:
             part.crop_boxes = self.crop_boxes[indices]
+        part.camera, part.exposure = self.camera[indices], self.exposure[indices]
         return part
 
     def draw(self, delay_ms=40):
@@ -421,7 +468,7 @@ def prefetch(iterable, depth=4):
         thread.join()
 
 
-def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None):
+def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None, still=None):
     """Pass 1: the pose of every kept frame, detected on the full frame.
 
     Returns (frames, landmarks (K, 33, 3) in frame fractions, visibility (K, 33), frames_read, reader info).
@@ -429,6 +476,7 @@ def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None):
     when they all fit in KEEP_FRAMES_BYTES (it is left empty when they do not).
     masks: an optional list (or PackedMasks) that receives the person's mask of each frame with a
     person, packed (see pack_mask); MediaPipe's segmentation runs only then (it costs time).
+    still: an optional CameraMotion.StillPixels that sees every examined frame (what stands still on screen).
     """
     reader = VideoReader(video_path)
     # Tracking mode follows the person; its landmark smoothing assumes consecutive frames.
@@ -441,6 +489,8 @@ def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None):
     examined = prefetch(read_examined(reader, mod_frame))  # decoding overlaps detection
     try:
         for index, frame in examined:
+            if still is not None:
+                still.add(frame)
             found = detector.detect(frame)
             if found is not None:
                 frames.append(index)
@@ -488,6 +538,78 @@ def to_crop_coordinates(landmarks, width, height, side):
     return out, corners
 
 
+def make_plate(video_path, tracker, overlay, frames, positions, plate_frames, covers, boxes, width, height):
+    """The background plate of a prepared video, or None with one line that says why.
+
+    tracker: the CameraTracker that saw every kept frame; overlay: uint8 (H, W), 1 on what stood still on
+    the screen (StillPixels: with a moving camera, a letterbox or captions, not the scene); positions:
+    which kept frames the plate is made of (plate_frames, their person covers and crop boxes). Returns (Plate or None, camera (K, 3, 3): each
+    kept frame's pixels -> the plate's, exposure (K, 2, 3): each kept frame's gain and offset to the
+    plate's exposure, the settings that describe it)."""
+    count = len(frames)
+    camera = np.repeat(np.eye(3, dtype=np.float32)[None], count, axis=0)
+    exposure = np.repeat(np.float32([[1, 1, 1], [0, 0, 0]])[None], count, axis=0)
+    about = {"plate_error": None}
+    name = shown(video_path)
+    if len(plate_frames) < PLATE_MIN_FRAMES:
+        print(f"{name}: only {count} frames with a person, too few to tell the background from them: "
+              f"no background plate; the networks will draw the whole crop")
+        return None, camera, exposure, about
+    # A shot change: two neighbouring plate frames that neither a still camera nor the tracker explains.
+    followed = tracker.transforms()
+    still = np.repeat(np.eye(3)[None], count, axis=0)
+    differences = np.minimum(neighbour_differences(plate_frames, covers, boxes, still[positions]),
+                             neighbour_differences(plate_frames, covers, boxes, followed[positions]))
+    jump = int(np.argmax(differences))
+    if differences[jump] > max(CUT_DIFFERENCE * np.median(differences), PLATE_MAX_ERROR):
+        print(f"{name}: the shot changes (near frame {frames[positions[jump + 1]]}): no background plate; the "
+              f"networks will draw the whole crop")
+        return None, camera, exposure, about
+    # The camera as still first (a still camera's frames as they are: tracking could only add jitter),
+    # then as the tracker followed it, when the still reading does not fit and the tracker saw it move.
+    shift, zoom = motion_summary(followed, width, height)
+    readings = [still] + ([followed] if shift >= 1 or zoom >= 1.002 else [])   # followed: if it saw motion
+    best, too_far = None, False
+    for to_reference in readings:
+        geometry = plate_geometry(to_reference, width, height)
+        if geometry is None:
+            too_far = True
+            continue
+        if to_reference is followed:
+            covers = [np.maximum(cover, overlay) for cover in covers]   # overlays are not the scene
+        plate = background_plate(plate_frames, covers, boxes, geometry[0][positions], geometry[1])
+        if best is None or plate.error < best[0].error:
+            best = plate, geometry, to_reference
+        if plate.error <= STILL_FIT:
+            break
+    plate, (to_plate, plate_size), to_reference = best
+    shift, zoom = motion_summary(to_reference, width, height)
+    if too_far and plate.error > PLATE_MAX_ERROR:
+        print(f"{name}: the camera travels too far ({motion_summary(followed, width, height)[0]:.0f} px) for one "
+              f"background plate: no background plate; the networks will draw the whole crop")
+        return None, camera, exposure, about
+    gains = plate.exposures[:, 0].mean(axis=1)
+    about = {"plate_error": round(float(plate.error), 3), "plate_size": list(plate_size),
+             "camera_shift": round(shift, 1), "camera_zoom": round(zoom, 3),
+             "exposure_range": round(float(gains.max() / gains.min() - 1), 3)}
+    if plate.error > PLATE_MAX_ERROR:   # the background changes in a way no camera motion explains
+        print(f"{name}: the background does not stay the same (it differs by {plate.error:.1f} grey levels even "
+              f"{'after following the camera' if shift else 'with a still camera'}: moving people, light, "
+              f"or a hand-held walk): no background plate; the networks will draw the whole crop")
+        return None, camera, exposure, about
+    camera = to_plate.astype(np.float32)
+    # Every kept frame's exposure, from the plate's frames around it (exposure changes slowly).
+    plate_frame_numbers = frames[positions]
+    for c in range(2):
+        for channel in range(3):
+            exposure[:, c, channel] = np.interp(frames, plate_frame_numbers, plate.exposures[:, c, channel])
+    moves = (f"camera {'still' if not shift else f'moves {shift:.0f} px'}"
+             + (f" and zooms {zoom:.2f}x" if zoom > 1.01 else ""))
+    print(f"{name}: background plate {plate_size[0]}x{plate_size[1]}; {moves}; exposure varies "
+          f"{100 * about['exposure_range']:.0f} %; it fits the frames within {plate.error:.1f} grey levels")
+    return plate, camera, exposure, about
+
+
 def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE, progress=True):
     """Prepare `video_path` into `directory`; the previous dataset there is replaced only on success
     (see DatasetFolder.py: what may be replaced, and how a killed run is finished or undone)."""
@@ -499,8 +621,9 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
     masks = PackedMasks(os.path.join(work, MASKS_SPILL))  # each frame's person mask, until its crop is known
     try:
         kept = {}  # the frames to crop, when pass 1 could keep them all in memory
+        still = StillPixels()   # overlays that stand still while the camera moves
         frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress, keep=kept,
-                                                                        masks=masks)
+                                                                        masks=masks, still=still)
         tried = len(range(0, frames_read, mod_frame))
         if len(frames) == 0:
             raise DanceError(f"{video_path}: no person found in any of the {tried} frames examined")
@@ -518,6 +641,7 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
         plate_positions = set(plate_sample(len(frames), width * height * 3).tolist())
         plate_frames, plate_covers, plate_boxes = [], [], []
         margin = max(1, int(round(PLATE_MARGIN * side)))
+        tracker = CameraTracker(width, height, still.mask())   # where each kept frame looks, in one view
         for k, frame_index in enumerate(tqdm(frames, desc="cropping", unit="frame", disable=not progress, leave=False)):
             if in_memory:
                 frame = kept.pop(frame_index)
@@ -534,6 +658,7 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
             mask_path = os.path.join(work, "masks", mask_name(names[k]))
             if not cv2.imwrite(mask_path, crop_square(unpack_mask(masks[k], width, height), corners[k], side, size)):
                 raise DanceError(f"{mask_path}: could not write the mask (is the disk full?)")
+            tracker.add(frame, (unpack_mask(masks[k], width, height) >= 128).view(np.uint8))
             if k in plate_positions:
                 plate_frames.append(frame)
                 plate_covers.append(person_cover(masks[k], width, height, margin))
@@ -541,27 +666,20 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
         if reader is not None:
             reader.release()
 
-        plate, plate_error = None, None
-        if len(plate_frames) >= PLATE_MIN_FRAMES:
-            plate, plate_error = background_plate(plate_frames, plate_covers, plate_boxes)
-            if plate_error > PLATE_MAX_ERROR:   # the background changes: the camera moves (or the light)
-                print(f"{shown(video_path)}: the camera moves (the background changes by {plate_error:.1f} grey "
-                      f"levels): no background plate; the networks will draw the whole crop")
-                plate = None
-        else:
-            print(f"{shown(video_path)}: only {len(frames)} frames with a person, too few to tell the background "
-                  f"from them: no background plate; the networks will draw the whole crop")
+        overlay = cv2.resize(still.mask(), (width, height), interpolation=cv2.INTER_NEAREST)
+        plate, camera, exposure, about = make_plate(video_path, tracker, overlay, frames, sorted(plate_positions),
+                                                    plate_frames, plate_covers, plate_boxes, width, height)
         del plate_frames, plate_covers   # memory
         if plate is not None:
-            write_image(os.path.join(work, PLATE_FILE), plate)
+            write_image(os.path.join(work, PLATE_FILE), plate.image)
+            write_image(os.path.join(work, CONFIDENCE_FILE), plate.confidence)
 
         settings = preparation_settings(video_path, mod_frame, size)
         settings.update(fps=info["fps"], video_width=width, video_height=height, frames_read=frames_read,
-                        frames_expected=info["frames_expected"], has_plate=plate is not None,
-                        plate_error=None if plate_error is None else round(float(plate_error), 3))
+                        frames_expected=info["frames_expected"], has_plate=plate is not None, **about)
         boxes = np.column_stack([corners, np.full((len(frames), 2), side)]).astype(np.int32)  # x0, y0, w, h
         np.savez(os.path.join(work, LANDMARKS_FILE), landmarks=crop_landmarks, image=np.array(names),
-                 frame=frames, visibility=visibility, crop_boxes=boxes,
+                 frame=frames, visibility=visibility, crop_boxes=boxes, camera=camera, exposure=exposure,
                  frame_size=np.array([width, height], np.int32), settings=np.array(json.dumps(settings)))
         masks.close()
         os.remove(os.path.join(work, MASKS_SPILL))
