@@ -231,13 +231,13 @@ class GenGAN(GenVanillaNN):
                 if isinstance(module, nn.Dropout):
                     module.train()
 
-    def generate_layers(self, ske, box=None):
+    def generate_layers(self, ske, box=None, view=None):
         """As GenVanillaNN's; the dropout's random choice is the same for every frame (NOISE_SEED),
         without touching the caller's random numbers."""
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(NOISE_SEED)
-            return super().generate_layers(ske, box)
+            return super().generate_layers(ske, box, view)
 
     def training_settings(self):
         return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=self.lambda_l1,
