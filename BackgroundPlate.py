@@ -175,9 +175,10 @@ def in_plate_view(image, to_plate, plate_size, top, rows, flags):
     return cv2.warpPerspective(image, strip, (plate_size[0], rows), flags=flags, borderMode=cv2.BORDER_CONSTANT)
 
 
-def aligned_median(frames, covers, to_plate, plate_size, exposures):
+def aligned_median(frames, covers, to_plate, plate_size, exposures, hidden=None):
     """Per pixel of the plate: the median of the frames' values where they saw it clear of the person,
-    how many saw it clear, and how many saw it at all. ((H, W, 3) uint8, (H, W) int16, (H, W) int16)"""
+    how many saw it clear, and how many saw it at all. ((H, W, 3) uint8, (H, W) int16, (H, W) int16)
+    hidden: uint8 (H, W) of the frames, 1 where they do not show the scene (a letterbox, captions)."""
     width, height = plate_size
     n = len(frames)
     plate = np.empty((height, width, 3), np.uint8)
@@ -187,6 +188,8 @@ def aligned_median(frames, covers, to_plate, plate_size, exposures):
     whole = np.ones(frames[0].shape[:2], np.uint8)
     edged = np.pad(whole[1:-1, 1:-1], 1)   # a moved frame's edge pixels are blends with the outside: left out
     inside = [whole if is_identity(t) else edged for t in to_plate]
+    if hidden is not None:
+        inside = [i * (1 - hidden) for i in inside]
     clears = [1 - cover for cover in covers]
     values_of = [corrected(frame, exposure) for frame, exposure in zip(frames, exposures)]
     for top in range(0, height, rows):
@@ -310,21 +313,23 @@ def neighbour_differences(frames, covers, boxes, to_reference):
     return np.array(differences)
 
 
-def background_plate(frames, covers, boxes, to_plate=None, plate_size=None):
+def background_plate(frames, covers, boxes, to_plate=None, plate_size=None, hidden=None):
     """The scene without the person, from frames placed in one view and where the person is in each.
 
     frames: N BGR frames (H, W, 3) uint8; covers: N uint8 (H, W), 1 where the person is (person_cover);
     boxes: the N crop boxes (x0, y0, side); to_plate: N 3x3 transforms, frame pixels -> plate pixels
     (default: the identity, a still camera); plate_size: (width, height) of the plate (default: the
-    frames'). The exposure is fitted per frame against a first plate, then the plate is made again
+    frames'); hidden: see aligned_median. The exposure is fitted per frame against a first plate, then the plate is made again
     from the corrected frames (only when the exposure changes). Returns a Plate.
     """
     height, width = frames[0].shape[:2]
+    if hidden is not None:   # what does not show the scene is never compared with the plate either
+        covers = [np.maximum(cover, hidden) for cover in covers]
     to_plate = [np.eye(3)] * len(frames) if to_plate is None else list(to_plate)
     plate_size = plate_size or (width, height)
     exposures = [None] * len(frames)
     for attempt in range(2):
-        image, clear_count, seen_count = aligned_median(frames, covers, to_plate, plate_size, exposures)
+        image, clear_count, seen_count = aligned_median(frames, covers, to_plate, plate_size, exposures, hidden)
         confidence = plate_confidence(clear_count, seen_count)
         known = (confidence == 255).view(np.uint8)
         fitted = [fit_exposure(frame, as_seen(image, t, None, width, height),
@@ -337,4 +342,7 @@ def background_plate(frames, covers, boxes, to_plate=None, plate_size=None):
     exposures = [None] * len(frames) if steady and attempt == 0 else fitted
     error = fit_error(frames, covers, boxes, image, known, to_plate, exposures)
     table = np.array([(np.ones(3), np.zeros(3)) if e is None else e for e in exposures], np.float32)
-    return Plate(fill_unknown(image, confidence), confidence, table, error)
+    # What no frame showed (beyond every frame, behind an overlay) is filled too, and kept as known:
+    # nothing better can be pasted there. Unsure stays what the person always hid.
+    return Plate(fill_unknown(image, confidence), np.where(seen_count == 0, 255, confidence).astype(np.uint8),
+                 table, error)

@@ -575,9 +575,8 @@ def make_plate(video_path, tracker, overlay, frames, positions, plate_frames, co
         if geometry is None:
             too_far = True
             continue
-        if to_reference is followed:
-            covers = [np.maximum(cover, overlay) for cover in covers]   # overlays are not the scene
-        plate = background_plate(plate_frames, covers, boxes, geometry[0][positions], geometry[1])
+        hidden = overlay if to_reference is followed else None   # a moving camera's overlays are not the scene
+        plate = background_plate(plate_frames, covers, boxes, geometry[0][positions], geometry[1], hidden)
         if best is None or plate.error < best[0].error:
             best = plate, geometry, to_reference
         if plate.error <= STILL_FIT:
