@@ -145,3 +145,25 @@ def test_a_shot_change_still_gets_no_plate(prepared):
     assert "the shot changes" in line
     near = int(line.split("near frame ")[1].split(")")[0])
     assert abs(near - int(truth["cut"])) <= MOD_FRAME
+
+
+def test_the_scene_of_a_panning_target_is_shown_as_if_the_camera_stood_still(prepared, tmp_path, run_cli):
+    """The output is the plate's view (wider than a frame), the same room in every frame: a steady scene."""
+    vs, printed, truth = prepared("pan")
+    source = DanceSample.make_sample(str(tmp_path / "source"), seconds=1.0, width=240, height=240)["source_video"]
+    out = tmp_path / "scene.mp4"
+    code, stdout, stderr = run_cli("DanceDemo.py", "--source", source, "--data", vs.directory, "--gen", "nearest",
+                                   "--view", "scene", "--out", out)
+    assert code == 0, stderr
+    video = cv2.VideoCapture(str(out))
+    frames = []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        frames.append(frame)
+    width, height = vs.plate_size
+    assert len(frames) == 25 and frames[0].shape[0] == height
+    scenes = [frame[:, -width:].astype(int) for frame in frames]
+    for scene in scenes:   # the room stands still: far from the person, each frame is the plate
+        assert np.median(np.abs(scene - vs.plate)) < 6
