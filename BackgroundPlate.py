@@ -313,34 +313,52 @@ def neighbour_differences(frames, covers, boxes, to_reference):
     return np.array(differences)
 
 
+def halved(frames, covers, to_plate, plate_size, hidden):
+    """The same inputs at half the size in each direction (a quarter of the pixels): for the quick plate the
+    exposures are fitted against. A cover or an overlay stays one wherever it touched a half-size pixel."""
+    def shrink(image):
+        return cv2.resize(image, ((image.shape[1] + 1) // 2, (image.shape[0] + 1) // 2), interpolation=cv2.INTER_AREA)
+
+    def grown(mask):
+        return (shrink(mask * 255) > 0).view(np.uint8)
+
+    half = np.diag([0.5, 0.5, 1.0])
+    return ([shrink(f) for f in frames], [grown(c) for c in covers], [half @ t @ np.linalg.inv(half) for t in to_plate],
+            ((plate_size[0] + 1) // 2, (plate_size[1] + 1) // 2), None if hidden is None else grown(hidden))
+
+
+def fitted_exposures(frames, covers, to_plate, plate_size, hidden):
+    """Each frame's (gain, offset) to the exposure of a plate made of them all as they are; None for a frame
+    whose exposure matches it already."""
+    image, clear_count, seen_count = aligned_median(frames, covers, to_plate, plate_size, [None] * len(frames), hidden)
+    known = (plate_confidence(clear_count, seen_count) == 255).view(np.uint8)
+    height, width = frames[0].shape[:2]
+    fitted = [fit_exposure(frame, as_seen(image, t, None, width, height),
+                           (1 - cover) * (as_seen(known, t, None, width, height, cv2.INTER_NEAREST) > 0))
+              for frame, cover, t in zip(frames, covers, to_plate)]
+    return [None if np.abs(gain - 1).max() <= EXPOSURE_STEADY and np.abs(offset).max() <= 1 else (gain, offset)
+            for gain, offset in fitted]
+
+
 def background_plate(frames, covers, boxes, to_plate=None, plate_size=None, hidden=None):
     """The scene without the person, from frames placed in one view and where the person is in each.
 
     frames: N BGR frames (H, W, 3) uint8; covers: N uint8 (H, W), 1 where the person is (person_cover);
     boxes: the N crop boxes (x0, y0, side); to_plate: N 3x3 transforms, frame pixels -> plate pixels
     (default: the identity, a still camera); plate_size: (width, height) of the plate (default: the
-    frames'); hidden: see aligned_median. The exposure is fitted per frame against a first plate, then the plate is made again
-    from the corrected frames (only when the exposure changes). Returns a Plate.
+    frames'); hidden: see aligned_median. Each frame's exposure is fitted against a quick plate (at half
+    the size: six numbers a frame need no more), then the plate is made of the frames at its exposure.
+    Returns a Plate.
     """
     height, width = frames[0].shape[:2]
     if hidden is not None:   # what does not show the scene is never compared with the plate either
         covers = [np.maximum(cover, hidden) for cover in covers]
     to_plate = [np.eye(3)] * len(frames) if to_plate is None else list(to_plate)
     plate_size = plate_size or (width, height)
-    exposures = [None] * len(frames)
-    for attempt in range(2):
-        image, clear_count, seen_count = aligned_median(frames, covers, to_plate, plate_size, exposures, hidden)
-        confidence = plate_confidence(clear_count, seen_count)
-        known = (confidence == 255).view(np.uint8)
-        fitted = [fit_exposure(frame, as_seen(image, t, None, width, height),
-                               (1 - cover) * (as_seen(known, t, None, width, height, cv2.INTER_NEAREST) > 0))
-                  for frame, cover, t in zip(frames, covers, to_plate)]
-        steady = all(np.abs(gain - 1).max() <= EXPOSURE_STEADY and np.abs(offset).max() <= 1 for gain, offset in fitted)
-        if attempt == 1 or steady:
-            break
-        exposures = fitted   # made again from the frames at the plate's exposure, then fitted again
-    exposures = [None] * len(frames) if steady and attempt == 0 else fitted
-    error = fit_error(frames, covers, boxes, image, known, to_plate, exposures)
+    exposures = fitted_exposures(*halved(frames, covers, to_plate, plate_size, hidden))
+    image, clear_count, seen_count = aligned_median(frames, covers, to_plate, plate_size, exposures, hidden)
+    confidence = plate_confidence(clear_count, seen_count)
+    error = fit_error(frames, covers, boxes, image, (confidence == 255).view(np.uint8), to_plate, exposures)
     table = np.array([(np.ones(3), np.zeros(3)) if e is None else e for e in exposures], np.float32)
     # What no frame showed (beyond every frame, behind an overlay) is filled too, and kept as known:
     # nothing better can be pasted there. Unsure stays what the person always hid.

@@ -176,10 +176,11 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
     torch.manual_seed(seed)
     np.random.seed(seed)
     gen = DanceGenerators.make(name, dataset, load=False, **options)
-    gen.notes["recipe"] = recipe
     max_seconds = 60 * budget["minutes"] if "minutes" in budget else None
     gen.train(budget.get("epochs", 10_000), restart=True, indices=train_items, progress=progress,
               max_seconds=max_seconds, after_epoch=on_epoch)
+    gen.notes["recipe"] = recipe   # recorded once the budget is spent: an interrupted run is not reused
+    gen.save()
     return gen
 
 

@@ -62,6 +62,7 @@ EXTENT_PERCENTILE = 95  # the person's extent over the video, robust to a few ba
 FORMAT_VERSION = 1
 STILL_FIT = 4.5       # grey levels: a still camera's plate fits its frames within this (measured: 0.3-4.3);
                       # beyond it, the camera as the tracker followed it is tried too, and the better kept
+CLEAR_MOTION = 0.02   # a tracked motion of this share of the frame's diagonal (or zoom) is no still camera's
 CUT_DIFFERENCE = 6.0  # two neighbouring frames that differ this many times more than usual: a shot change
 # Pass 1 keeps the frames to crop in memory up to this size, sparing pass 2 a second decoding of the video.
 KEEP_FRAMES_BYTES = 1 << 30
@@ -567,8 +568,11 @@ def make_plate(video_path, tracker, overlay, frames, positions, plate_frames, co
         return None, camera, exposure, about
     # The camera as still first (a still camera's frames as they are: tracking could only add jitter),
     # then as the tracker followed it, when the still reading does not fit and the tracker saw it move.
+    # Followed: only if the tracker saw the camera move; still: unless it saw it move far (no still camera does).
     shift, zoom = motion_summary(followed, width, height)
-    readings = [still] + ([followed] if shift >= 1 or zoom >= 1.002 else [])   # followed: if it saw motion
+    moved = shift >= 1 or zoom >= 1.002
+    clearly = shift > CLEAR_MOTION * np.hypot(width, height) or zoom > 1 + CLEAR_MOTION
+    readings = ([] if clearly else [still]) + ([followed] if moved else [])
     best, too_far = None, False
     for to_reference in readings:
         geometry = plate_geometry(to_reference, width, height)

@@ -137,3 +137,23 @@ def test_time_budgets_share_the_minutes_among_the_networks_only():
     shares = [budget_for(name, None, False, 30)["minutes"] for name in MINUTES]
     assert sum(shares) == pytest.approx(30, abs=0.05)
     assert budget_for("gan", 3, False, 30) == {"epochs": 3} and budget_for("gan", None, True, None) == {"epochs": 1}
+
+
+def test_a_model_of_an_interrupted_run_is_not_reused(small_dataset, tmp_path):
+    """A run stopped after its first epoch leaves a model file; the next run trains its whole budget."""
+    import DanceEval
+    split = DanceEval.HeldOut(small_dataset, True, small_dataset.image_size)
+    budget = {"epochs": 2}
+
+    def stop(gen):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        DanceEval.trained_generator("vanilla_ske", split.dataset, split.train_items, budget, split.size, "cpu",
+                                    str(tmp_path), stop, progress=False, upsample="resize")
+    assert (tmp_path / f"vanilla_ske_{split.size}.pt").is_file()
+    epochs = []
+    gen = DanceEval.trained_generator("vanilla_ske", split.dataset, split.train_items, budget, split.size, "cpu",
+                                      str(tmp_path), lambda gen: epochs.append(gen.epochs_done), progress=False,
+                                      upsample="resize")
+    assert epochs == [1, 2] and gen.epochs_done == 2
