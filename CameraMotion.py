@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 TRACK_SIDE = 640          # features are found on the frame shrunk to this long side (speed; ample for a plate)
-FEATURES = 2000           # corners per frame
+FEATURES = 1000           # corners per frame
 RANSAC_PIXELS = 1.5       # a match agrees with a transform within this many pixels (at TRACK_SIDE)
 MIN_INLIERS = 12          # fewer agreeing matches: the frames do not show the same view
 NEW_KEYFRAME = 0.5        # a new keyframe once fewer than this share of the keyframe's best matches agree
