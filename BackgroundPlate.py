@@ -139,10 +139,22 @@ def is_identity(transform):
     return np.allclose(transform, np.eye(3), atol=1e-6)
 
 
-def steady(exposure):
-    """True when an exposure correction (gain, offset) changes nothing that shows."""
+def steady(exposure, gain_tolerance=1e-3, offset_tolerance=0.1):
+    """True when an exposure correction (gain, offset) changes nothing that shows (by default), or
+    less than the tolerances given."""
     gain, offset = exposure
-    return np.abs(np.asarray(gain) - 1).max() <= 1e-3 and np.abs(np.asarray(offset)).max() <= 0.1
+    return (np.abs(np.asarray(gain) - 1).max() <= gain_tolerance
+            and np.abs(np.asarray(offset)).max() <= offset_tolerance)
+
+
+def still_cameras(count):
+    """(count, 3, 3) identities: every frame's camera where the camera stood still."""
+    return np.repeat(np.eye(3)[None], count, axis=0)
+
+
+def unchanged_exposures(count):
+    """(count, 2, 3) float32: gain 1 and offset 0 per colour for every frame."""
+    return np.repeat(np.float32([[1, 1, 1], [0, 0, 0]])[None], count, axis=0)
 
 
 def corrected(frame, exposure):
@@ -336,8 +348,7 @@ def fitted_exposures(frames, covers, to_plate, plate_size, hidden):
     fitted = [fit_exposure(frame, as_seen(image, t, None, width, height),
                            (1 - cover) * (as_seen(known, t, None, width, height, cv2.INTER_NEAREST) > 0))
               for frame, cover, t in zip(frames, covers, to_plate)]
-    return [None if np.abs(gain - 1).max() <= EXPOSURE_STEADY and np.abs(offset).max() <= 1 else (gain, offset)
-            for gain, offset in fitted]
+    return [None if steady(exposure, EXPOSURE_STEADY, 1.0) else exposure for exposure in fitted]
 
 
 def background_plate(frames, covers, boxes, to_plate=None, plate_size=None, hidden=None):
@@ -359,7 +370,10 @@ def background_plate(frames, covers, boxes, to_plate=None, plate_size=None, hidd
     image, clear_count, seen_count = aligned_median(frames, covers, to_plate, plate_size, exposures, hidden)
     confidence = plate_confidence(clear_count, seen_count)
     error = fit_error(frames, covers, boxes, image, (confidence == 255).view(np.uint8), to_plate, exposures)
-    table = np.array([(np.ones(3), np.zeros(3)) if e is None else e for e in exposures], np.float32)
+    table = unchanged_exposures(len(frames))
+    for k, exposure in enumerate(exposures):
+        if exposure is not None:
+            table[k] = exposure
     # What no frame showed (beyond every frame, behind an overlay) is filled too, and kept as known:
     # nothing better can be pasted there. Unsure stays what the person always hid.
     return Plate(fill_unknown(image, confidence), np.where(seen_count == 0, 255, confidence).astype(np.uint8),

@@ -43,8 +43,8 @@ import numpy as np
 from tqdm import tqdm
 
 from BackgroundPlate import (PLATE_MARGIN, PLATE_MAX_ERROR, PLATE_MIN_FRAMES, PackedMasks, background_plate,
-                             as_seen, is_identity, neighbour_differences, pack_mask, person_cover, plate_geometry, plate_sample, steady,
-                             unpack_mask)
+                             as_seen, is_identity, neighbour_differences, pack_mask, person_cover, plate_geometry,
+                             plate_sample, steady, still_cameras, unchanged_exposures, unpack_mask)
 from CameraMotion import CameraTracker, StillPixels, motion_summary
 from DanceUtils import DATA_DIR, DanceError, has_display, run_cli, shown, write_image
 from DatasetFolder import (CONFIDENCE_FILE, LANDMARKS_FILE, MASKS_SPILL, PLATE_FILE, check_dataset_folder, is_prepared_dataset,
@@ -179,8 +179,8 @@ class VideoSkeleton:
         self.has_plate = bool(self.settings.get("has_plate", False))
         self._plate = self._confidence = None   # read when first asked for
         # Each frame's view of the plate (datasets of a still camera, and older ones: the identity).
-        self.camera = arrays.get("camera", np.repeat(np.eye(3, dtype=np.float32)[None], count, axis=0))
-        self.exposure = arrays.get("exposure", np.repeat(np.float32([[1, 1, 1], [0, 0, 0]])[None], count, axis=0))
+        self.camera = arrays.get("camera", still_cameras(count).astype(np.float32))
+        self.exposure = arrays.get("exposure", unchanged_exposures(count))
         if self.camera.shape != (count, 3, 3) or self.exposure.shape != (count, 2, 3):
             raise DanceError(f"{path}: arrays of inconsistent shapes")
         self.plate_size = tuple(self.settings.get("plate_size") or self.frame_size or ())
@@ -548,8 +548,8 @@ def make_plate(video_path, tracker, overlay, frames, positions, plate_frames, co
     kept frame's pixels -> the plate's, exposure (K, 2, 3): each kept frame's gain and offset to the
     plate's exposure, the settings that describe it)."""
     count = len(frames)
-    camera = np.repeat(np.eye(3, dtype=np.float32)[None], count, axis=0)
-    exposure = np.repeat(np.float32([[1, 1, 1], [0, 0, 0]])[None], count, axis=0)
+    camera = still_cameras(count).astype(np.float32)
+    exposure = unchanged_exposures(count)
     about = {"plate_error": None}
     name = shown(video_path)
     if len(plate_frames) < PLATE_MIN_FRAMES:
@@ -558,7 +558,7 @@ def make_plate(video_path, tracker, overlay, frames, positions, plate_frames, co
         return None, camera, exposure, about
     # A shot change: two neighbouring plate frames that neither a still camera nor the tracker explains.
     followed = tracker.transforms()
-    still = np.repeat(np.eye(3)[None], count, axis=0)
+    still = still_cameras(count)
     differences = np.minimum(neighbour_differences(plate_frames, covers, boxes, still[positions]),
                              neighbour_differences(plate_frames, covers, boxes, followed[positions]))
     jump = int(np.argmax(differences))
@@ -567,8 +567,8 @@ def make_plate(video_path, tracker, overlay, frames, positions, plate_frames, co
               f"networks will draw the whole crop")
         return None, camera, exposure, about
     # The camera as still first (a still camera's frames as they are: tracking could only add jitter),
-    # then as the tracker followed it, when the still reading does not fit and the tracker saw it move.
-    # Followed: only if the tracker saw the camera move; still: unless it saw it move far (no still camera does).
+    # unless the tracker saw it move far (no still camera does); then as the tracker followed it, if it saw
+    # it move and the still reading fits worse than still cameras do. The better of the two is kept.
     shift, zoom = motion_summary(followed, width, height)
     moved = shift >= 1 or zoom >= 1.002
     clearly = shift > CLEAR_MOTION * np.hypot(width, height) or zoom > 1 + CLEAR_MOTION
