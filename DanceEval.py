@@ -152,13 +152,14 @@ def split_signature(dataset, train_items):
 
 
 def trained_generator(name, dataset, train_items, budget, size, device, model_dir, on_epoch, progress=True,
-                      plate=False, seed=SEED, *, upsample):
+                      plate=False, seed=SEED, *, upsample, notes=None):
     """The network `name` trained on the training split within `budget`; reused when already done.
 
     budget: {"epochs": n} or {"minutes": m}. on_epoch(gen) is called after every epoch (the
     quality-against-time curve). A model file records its split, budget and settings, so a
     later run reuses it only when all are the same (a changed recipe trains again).
     upsample: the U-Net decoder's enlargement (one of GenVanilla.UPSAMPLINGS).
+    notes: more to record in the model file once trained (read when the file is saved, after training).
     """
     import torch
 
@@ -179,7 +180,8 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
     max_seconds = 60 * budget["minutes"] if "minutes" in budget else None
     gen.train(budget.get("epochs", 10_000), restart=True, indices=train_items, progress=progress,
               max_seconds=max_seconds, after_epoch=on_epoch)
-    gen.notes["recipe"] = recipe   # recorded once the budget is spent: an interrupted run is not reused
+    # Recorded once the budget is spent: the model of an interrupted run is not reused.
+    gen.notes.update(notes or {}, recipe=recipe)
     gen.save()
     return gen
 
@@ -337,10 +339,8 @@ def prepared_generator(name, split, budget, device, model_dir, progress, plate, 
     curve = []
     gen = trained_generator(name, split.dataset, split.train_items, budget, split.size, device, model_dir,
                             functools.partial(record_curve, curve, split), progress, plate, seed,
-                            upsample=upsample)
-    if curve:   # trained now: its curve is kept with the model
-        gen.notes["curve"] = curve
-        gen.save()
+                            upsample=upsample, notes={"curve": curve})   # trained now: its curve kept with it
+    if curve:
         return gen, curve
     return gen, gen.loaded_settings.get("notes", {}).get("curve", [])   # reused: the curve of its training
 
