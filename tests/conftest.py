@@ -125,6 +125,22 @@ def stderr_lines():
 
 
 @pytest.fixture(scope="session")
+def read_frames():
+    """read_frames(path) -> the list of frames (BGR) OpenCV reads from the video at `path`."""
+    def read(path):
+        reader = cv2.VideoCapture(str(path))
+        frames = []
+        while True:
+            ok, frame = reader.read()
+            if not ok:
+                break
+            frames.append(frame)
+        reader.release()
+        return frames
+    return read
+
+
+@pytest.fixture(scope="session")
 def count_frames():
     """count_frames(path) -> how many frames OpenCV reads from the video at `path`."""
     def count(path):

@@ -147,7 +147,7 @@ def test_a_shot_change_still_gets_no_plate(prepared):
     assert abs(near - int(truth["cut"])) <= MOD_FRAME
 
 
-def test_the_scene_of_a_panning_target_is_shown_as_if_the_camera_stood_still(prepared, tmp_path, run_cli):
+def test_the_scene_of_a_panning_target_is_shown_as_if_the_camera_stood_still(prepared, tmp_path, run_cli, read_frames):
     """The output is the plate's view (wider than a frame), the same room in every frame: a steady scene."""
     vs, printed, truth = prepared("pan")
     source = DanceSample.make_sample(str(tmp_path / "source"), seconds=1.0, width=240, height=240)["source_video"]
@@ -155,13 +155,7 @@ def test_the_scene_of_a_panning_target_is_shown_as_if_the_camera_stood_still(pre
     code, stdout, stderr = run_cli("DanceDemo.py", "--source", source, "--data", vs.directory, "--gen", "nearest",
                                    "--view", "scene", "--out", out)
     assert code == 0, stderr
-    video = cv2.VideoCapture(str(out))
-    frames = []
-    while True:
-        ok, frame = video.read()
-        if not ok:
-            break
-        frames.append(frame)
+    frames = read_frames(out)
     width, height = vs.plate_size
     assert len(frames) == 25 and frames[0].shape[0] == height
     scenes = [frame[:, -width:].astype(int) for frame in frames]

@@ -21,19 +21,7 @@ def sample(sample_videos):
     return sample_videos.paths
 
 
-def read_frames(path):
-    cap = cv2.VideoCapture(path)
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
-    return frames
-
-
-def test_writes_videos_and_truth(sample, sample_videos):
+def test_writes_videos_and_truth(sample, sample_videos, read_frames):
     frames, width, height = sample_videos.frames, sample_videos.width, sample_videos.height
     assert set(sample) == {"target_video", "target_truth", "source_video", "source_truth"}
     folder = os.path.dirname(sample["target_video"])
@@ -69,7 +57,7 @@ def test_existing_files_are_kept_unless_forced(tmp_path):
 
 
 @pytest.mark.parametrize("who", ["target", "source"])
-def test_mediapipe_finds_the_dancer(sample, who):
+def test_mediapipe_finds_the_dancer(sample, who, read_frames):
     import mediapipe as mp     # a requirement: a missing MediaPipe fails here, it does not skip
     frames = read_frames(sample[who + "_video"])
     with np.load(sample[who + "_truth"], allow_pickle=False) as truth:

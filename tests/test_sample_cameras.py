@@ -20,20 +20,8 @@ FEET = [27, 28, 29, 30, 31, 32]          # ankles, heels, toes
 KEYS = {"landmarks", "frame", "fps", "camera", "gain", "offset", "cut", "kind", "plate"}
 
 
-def read_frames(path):
-    cap = cv2.VideoCapture(path)
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
-    return frames
-
-
 @pytest.fixture(scope="module")
-def videos(tmp_path_factory):
+def videos(tmp_path_factory, read_frames):
     """{kind: (paths, frames, truth)} for every kind, rendered once."""
     folder = str(tmp_path_factory.mktemp("cameras"))
     out = {}
