@@ -199,14 +199,17 @@ def test_a_real_window_switches_generator_on_its_key_and_quits_on_q(sample, x_di
             xdotool("windowfocus", "--sync", window)
             xdotool("key", key)
 
+        def saved():   # not the hidden temporary file of an atomic write still in progress
+            return {p for p in snapshots.glob("*.png") if not p.name.startswith(".")}
+
         def snapshot():
             """Press s and wait for the new PNG (its name counts seconds: one second apart at least)."""
             time.sleep(1.1)
-            known = set(snapshots.glob("*.png"))
+            known = saved()
             press("s")
             deadline = time.time() + 60
             while time.time() < deadline and demo.poll() is None:
-                new = set(snapshots.glob("*.png")) - known
+                new = saved() - known
                 if new:
                     image = cv2.imread(str(new.pop()))   # written atomically: complete once there
                     assert image is not None
