@@ -32,10 +32,11 @@ PLATE_MARGIN = 0.03          # the person's mask grows by this share of the crop
 PLATE_MAX_ERROR = 7.0        # grey levels, as measured: still cameras fit their frames within 0.3-4 (the
                              # sample 0.5, physio_squat 0.8, afrobeat 3.9); a camera that pans after the dancer
                              # (course_taichi2) 9.8, a shot change (course_karate1) 8.8, the sample shaken 12-16
-PLATE_STRIP_VALUES = 4 << 20     # the median works on strips of rows of about this many values (memory)
+PLATE_STRIP_VALUES = 16 << 20    # the median works on strips of rows of about this many values (memory)
 PLATE_MAX_PIXELS = 4             # a plate holds at most this many frames' worth of pixels (a long pan is refused)
 CLEAR_SHARE = 0.1                # a plate pixel is known when at least this share of the frames that saw it...
 MIN_CLEAR = 3                    # ... and at least this many saw it clear of the person
+QUICK_PLATE_SHRINK = 4           # the quick plate the exposures are fitted against is this many times smaller
 EXPOSURE_STEADY = 0.01           # gains within 1 % of 1 (and offsets within a grey level): the exposure is fixed
 
 
@@ -202,19 +203,21 @@ def aligned_median(frames, covers, to_plate, plate_size, exposures, hidden=None)
     inside = [whole if is_identity(t) else edged for t in to_plate]
     if hidden is not None:
         inside = [i * (1 - hidden) for i in inside]
-    clears = [1 - cover for cover in covers]
+    # What each frame says of a pixel, in one image (one warp): 0 not seen, 1 seen on the person, 2 seen clear.
+    sights = [i * (2 - cover) for i, cover in zip(inside, covers)]
     values_of = [corrected(frame, exposure) for frame, exposure in zip(frames, exposures)]
+    values = np.empty((min(rows, height), width, 3, n), np.int16)
+    sight = np.empty((min(rows, height), width, n), np.uint8)
     for top in range(0, height, rows):
         rows_here = min(rows, height - top)
+        values, sight = values[:rows_here], sight[:rows_here]
+        for k, (v, s, t) in enumerate(zip(values_of, sights, to_plate)):
+            values[..., k] = in_plate_view(v, t, plate_size, top, rows_here, cv2.INTER_LINEAR)
+            sight[..., k] = in_plate_view(s, t, plate_size, top, rows_here, cv2.INTER_NEAREST)
         # The N values of each pixel last, as int16: a value not seen clear gets 256 added, so it sorts
         # after every clear one, and the median of the c clear values lies at ranks (c-1)//2 and c//2.
-        values = np.stack([in_plate_view(v, t, plate_size, top, rows_here, cv2.INTER_LINEAR)
-                           for v, t in zip(values_of, to_plate)], axis=-1, dtype=np.int16)
-        seen = np.stack([in_plate_view(i, t, plate_size, top, rows_here, cv2.INTER_NEAREST)
-                         for i, t in zip(inside, to_plate)], axis=-1, dtype=np.int16)
-        clear = np.stack([in_plate_view(c, t, plate_size, top, rows_here, cv2.INTER_NEAREST)
-                          for c, t in zip(clears, to_plate)], axis=-1, dtype=np.int16) * seen
-        values += ((1 - clear) << 8)[:, :, None, :]
+        clear = sight == 2
+        values += (~clear).astype(np.int16)[:, :, None, :] << 8
         values.sort(axis=-1)
         count = clear.sum(axis=-1, dtype=np.int16)
         middle = [np.repeat(rank[:, :, None, None], 3, axis=2)
@@ -222,7 +225,7 @@ def aligned_median(frames, covers, to_plate, plate_size, exposures, hidden=None)
         low, high = (np.take_along_axis(values, rank, axis=-1)[..., 0] for rank in middle)
         plate[top:top + rows_here] = np.minimum((low + high + 1) // 2, 255)   # (never clear: filled later)
         clear_count[top:top + rows_here] = count
-        seen_count[top:top + rows_here] = seen.sum(axis=-1, dtype=np.int16)
+        seen_count[top:top + rows_here] = np.count_nonzero(sight, axis=-1)
     return plate, clear_count, seen_count
 
 
@@ -325,18 +328,19 @@ def neighbour_differences(frames, covers, boxes, to_reference):
     return np.array(differences)
 
 
-def halved(frames, covers, to_plate, plate_size, hidden):
-    """The same inputs at half the size in each direction (a quarter of the pixels): for the quick plate the
-    exposures are fitted against. A cover or an overlay stays one wherever it touched a half-size pixel."""
+def shrunk(frames, covers, to_plate, plate_size, hidden, factor=QUICK_PLATE_SHRINK):
+    """The same inputs `factor` times smaller in each direction: for the quick plate the exposures are
+    fitted against. A cover or an overlay stays one wherever it touched a smaller pixel."""
     def shrink(image):
-        return cv2.resize(image, ((image.shape[1] + 1) // 2, (image.shape[0] + 1) // 2), interpolation=cv2.INTER_AREA)
+        return cv2.resize(image, (-(-image.shape[1] // factor), -(-image.shape[0] // factor)),
+                          interpolation=cv2.INTER_AREA)
 
     def grown(mask):
         return (shrink(mask * 255) > 0).view(np.uint8)
 
-    half = np.diag([0.5, 0.5, 1.0])
-    return ([shrink(f) for f in frames], [grown(c) for c in covers], [half @ t @ np.linalg.inv(half) for t in to_plate],
-            ((plate_size[0] + 1) // 2, (plate_size[1] + 1) // 2), None if hidden is None else grown(hidden))
+    scale = np.diag([1 / factor, 1 / factor, 1.0])
+    return ([shrink(f) for f in frames], [grown(c) for c in covers], [scale @ t @ np.linalg.inv(scale) for t in to_plate],
+            (-(-plate_size[0] // factor), -(-plate_size[1] // factor)), None if hidden is None else grown(hidden))
 
 
 def fitted_exposures(frames, covers, to_plate, plate_size, hidden):
@@ -357,8 +361,8 @@ def background_plate(frames, covers, boxes, to_plate=None, plate_size=None, hidd
     frames: N BGR frames (H, W, 3) uint8; covers: N uint8 (H, W), 1 where the person is (person_cover);
     boxes: the N crop boxes (x0, y0, side); to_plate: N 3x3 transforms, frame pixels -> plate pixels
     (default: the identity, a still camera); plate_size: (width, height) of the plate (default: the
-    frames'); hidden: see aligned_median. Each frame's exposure is fitted against a quick plate (at half
-    the size: six numbers a frame need no more), then the plate is made of the frames at its exposure.
+    frames'); hidden: see aligned_median. Each frame's exposure is fitted against a quick plate
+    (QUICK_PLATE_SHRINK times smaller each way: six numbers a frame need no more), then the plate is made of the frames at its exposure.
     Returns a Plate.
     """
     height, width = frames[0].shape[:2]
@@ -366,7 +370,7 @@ def background_plate(frames, covers, boxes, to_plate=None, plate_size=None, hidd
         covers = [np.maximum(cover, hidden) for cover in covers]
     to_plate = [np.eye(3)] * len(frames) if to_plate is None else list(to_plate)
     plate_size = plate_size or (width, height)
-    exposures = fitted_exposures(*halved(frames, covers, to_plate, plate_size, hidden))
+    exposures = fitted_exposures(*shrunk(frames, covers, to_plate, plate_size, hidden))
     image, clear_count, seen_count = aligned_median(frames, covers, to_plate, plate_size, exposures, hidden)
     confidence = plate_confidence(clear_count, seen_count)
     error = fit_error(frames, covers, boxes, image, (confidence == 255).view(np.uint8), to_plate, exposures)

@@ -5,12 +5,16 @@ their tripod or in a hand, and many dance videos pan and zoom after the dancer. 
 video a background plate, every kept frame is placed in one common view (the first kept frame's),
 from features of the background: corners found away from the person and away from what stands
 still on the screen (a letterbox, captions, a logo: they would say the camera never moved).
+What stands still is measured on a few frames spread over the whole video, before tracking (a
+tracker that only knew the frames so far would leave out a still camera's whole background at
+first, and follow whatever moves in what is left).
 
     still = StillPixels()
-    for frame in all examined frames: still.add(frame)      # pass 1: what never changes on screen
-    tracker = CameraTracker(width, height, still.mask())
-    for frame, cover in kept frames, in order: tracker.add(frame, cover)   # cover: 1 on the person
-    tracker.transforms()   # (K, 3, 3): frame pixels -> reference view pixels
+    for frame in STILL_SAMPLES frames spread over the video: still.add(small_grey(frame, scale))
+    tracker = CameraTracker(width, height, still.mask())   # what stands still on the screen is left out
+    for frame, cover in kept frames, in order:             # (pass 1, beside the pose detection)
+        tracker.add(small_grey(frame, tracker.scale), cover)   # cover: 1 on the person
+    tracker.transforms()   # (K, 3, 3): each kept frame's pixels -> reference view pixels
 
 Each frame is matched to a keyframe (not only to the frame before it), so a still camera's
 transforms do not drift by adding up small errors; a new keyframe is taken only when the view has
@@ -26,6 +30,7 @@ RANSAC_PIXELS = 1.5       # a match agrees with a transform within this many pix
 MIN_INLIERS = 12          # fewer agreeing matches: the frames do not show the same view
 NEW_KEYFRAME = 0.5        # a new keyframe once fewer than this share of the keyframe's best matches agree
 STILL_SPREAD = 4.0        # grey levels: a pixel that varies less than this over the whole video stands still
+STILL_SAMPLES = 8         # frames spread over the video that tell what stands still on the screen
 STILL_CLOSE = 9           # still regions closed over gaps this wide (pixels at TRACK_SIDE): the letters of a caption
 PERSON_MARGIN = 0.02      # corners this close to the person (a share of the frame's long side) are left out
 
@@ -51,16 +56,16 @@ class StillPixels:
     def __init__(self):
         self.count, self.total, self.squares = 0, None, None
 
-    def add(self, frame):
-        grey = small_grey(frame, track_scale(frame.shape[1], frame.shape[0])).astype(np.float64)
+    def add(self, grey):
+        """grey: an examined frame, shrunk (small_grey)."""
         if self.total is None:
-            self.total, self.squares = np.zeros_like(grey), np.zeros_like(grey)
+            self.total, self.squares = np.zeros(grey.shape, np.float64), np.zeros(grey.shape, np.float64)
         self.count += 1
-        self.total += grey
-        self.squares += grey * grey
+        cv2.accumulate(grey, self.total)
+        cv2.accumulateSquare(grey, self.squares)
 
     def mask(self):
-        """uint8 (small height, small width): 1 where the picture stood still all along; None before two frames."""
+        """uint8 (small height, small width): 1 where the picture stood still in every frame; None before two."""
         if self.count < 2:
             return None
         mean = self.total / self.count
@@ -76,19 +81,18 @@ class CameraTracker:
 
     def __init__(self, width, height, still=None):
         self.scale = track_scale(width, height)
-        self.still = still
+        self.still = still            # uint8 at the tracking size: 1 on what stands still on the screen
         self.orb = cv2.ORB_create(FEATURES, edgeThreshold=15, patchSize=15, fastThreshold=10)
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True)
         self.to_reference = []        # per kept frame: 3x3, its pixels (at track scale) -> the reference view's
         self.key = self.previous = None   # (position, points, descriptors, best match count)
         self.margin = max(1, int(round(PERSON_MARGIN * TRACK_SIDE)))
 
-    def features(self, frame, cover):
-        grey = small_grey(frame, self.scale)
+    def features(self, grey, cover):
         allowed = np.full(grey.shape, 255, np.uint8)
-        if cover is not None:   # the person (and a margin: their edge, their shadow) moves on its own
-            person = cv2.resize(cover, grey.shape[::-1], interpolation=cv2.INTER_NEAREST)
-            allowed[cv2.dilate(person, np.ones((2 * self.margin + 1,) * 2, np.uint8)) > 0] = 0
+        # The person (and a margin: their edge, their shadow) moves on its own.
+        person = cv2.resize(cover, grey.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        allowed[cv2.dilate(person, np.ones((2 * self.margin + 1,) * 2, np.uint8)) > 0] = 0
         if self.still is not None:
             allowed[self.still > 0] = 0
         keypoints, descriptors = self.orb.detectAndCompute(grey, allowed)
@@ -113,10 +117,11 @@ class CameraTracker:
             return None, 0
         return np.vstack([transform, [0, 0, 1]]), count
 
-    def add(self, frame, cover=None):
-        """Place the next kept frame (BGR) in the reference view; cover: uint8 (H, W), 1 on the person."""
+    def add(self, grey, cover):
+        """Place the next kept frame in the reference view: grey, the frame shrunk (small_grey(frame,
+        self.scale)); cover: uint8, 1 on the person (any size: it is shrunk likewise)."""
         position = len(self.to_reference)
-        points, descriptors = self.features(frame, cover)
+        points, descriptors = self.features(grey, cover)
         if position == 0:
             self.to_reference.append(np.eye(3))
             self.key = self.previous = (0, points, descriptors, 0)

@@ -45,7 +45,7 @@ from tqdm import tqdm
 from BackgroundPlate import (PLATE_MARGIN, PLATE_MAX_ERROR, PLATE_MIN_FRAMES, PackedMasks, background_plate,
                              as_seen, is_identity, neighbour_differences, pack_mask, person_cover, plate_geometry,
                              plate_sample, steady, still_cameras, unchanged_exposures, unpack_mask)
-from CameraMotion import CameraTracker, StillPixels, motion_summary
+from CameraMotion import STILL_SAMPLES, CameraTracker, StillPixels, motion_summary, small_grey, track_scale
 from DanceUtils import DATA_DIR, DanceError, has_display, run_cli, shown, write_image
 from DatasetFolder import (CONFIDENCE_FILE, LANDMARKS_FILE, MASKS_SPILL, PLATE_FILE, check_dataset_folder, is_prepared_dataset,
                            has_models, make_work_folder, normal_folder, recover_interrupted, remove_leftovers, replace_directory)
@@ -469,7 +469,77 @@ def prefetch(iterable, depth=4):
         thread.join()
 
 
-def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None, still=None):
+class InOrder:
+    """Calls work(*args) in a background thread, one call after the other in the order given, while the
+    caller's thread goes on (OpenCV and NumPy release the GIL as they compute).
+
+        worker = InOrder(work); worker.put(a, b); ...; worker.finish()   # waits; raises work's error
+
+    At most `depth` calls wait (memory): put() blocks beyond. Call finish() (in a finally) to stop the thread.
+    """
+
+    def __init__(self, work, depth=8):
+        self.calls = queue.Queue(maxsize=depth)
+        self.error = None
+        self.thread = threading.Thread(target=self.run, args=(work,), name="in-order", daemon=True)
+        self.thread.start()
+
+    def run(self, work):
+        while (args := self.calls.get()) is not None:
+            if self.error is None:   # after an error, the remaining calls are only drained
+                try:
+                    work(*args)
+                except BaseException as err:   # handed over to finish()
+                    self.error = err
+
+    def put(self, *args):
+        self.calls.put(args)
+
+    def finish(self):
+        self.calls.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def frames_to_crop(video_path, frames, kept):
+    """Yield the frames numbered `frames` (ascending): from `kept` when pass 1 could keep them all (each
+    given up as it goes), else decoded again (pass 2)."""
+    if len(kept) == len(frames):
+        for index in frames:
+            yield kept.pop(index)
+        return
+    reader = VideoReader(video_path)
+    try:
+        position = 0
+        for index in frames:
+            reader.skipFrames(index - position)
+            frame = reader.readFrame()
+            position = index + 1
+            if frame is None:
+                raise DanceError(f"{video_path}: frame {index} could not be read a second time")
+            yield frame
+    finally:
+        reader.release()
+
+
+def still_on_screen(video_path, scale):
+    """What stands still on the screen (CameraMotion.StillPixels: at the tracking scale), from STILL_SAMPLES
+    frames spread over the video; None when fewer than two could be read."""
+    still = StillPixels()
+    reader = VideoReader(video_path)
+    try:
+        last = max(reader.getTotalFrames() - 1, 0)
+        for index in np.unique(np.linspace(0, last, STILL_SAMPLES).round().astype(int)):
+            frame = reader.readFrameAt(int(index))
+            if frame is not None:
+                still.add(small_grey(frame, scale))
+    finally:
+        reader.release()
+    return still.mask()
+
+
+def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None, track=False):
     """Pass 1: the pose of every kept frame, detected on the full frame.
 
     Returns (frames, landmarks (K, 33, 3) in frame fractions, visibility (K, 33), frames_read, reader info).
@@ -477,9 +547,15 @@ def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None, st
     when they all fit in KEEP_FRAMES_BYTES (it is left empty when they do not).
     masks: an optional list (or PackedMasks) that receives the person's mask of each frame with a
     person, packed (see pack_mask); MediaPipe's segmentation runs only then (it costs time).
-    still: an optional CameraMotion.StillPixels that sees every examined frame (what stands still on screen).
+    track: follow the camera too (with masks: a CameraMotion.CameraTracker sees every kept frame; it is
+    returned in the reader info as "tracker"). The masks are packed and the camera followed in a thread of
+    their own, while MediaPipe works on the next frames.
     """
     reader = VideoReader(video_path)
+    tracker = None
+    if track and masks is not None:
+        scale = track_scale(reader.width, reader.height)
+        tracker = CameraTracker(reader.width, reader.height, still_on_screen(video_path, scale))
     # Tracking mode follows the person; its landmark smoothing assumes consecutive frames.
     detector = PoseDetector(static_image_mode=False, smooth_landmarks=(mod_frame == 1),
                             segmentation=masks is not None)
@@ -487,18 +563,27 @@ def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None, st
     kept_bytes = 0
     total = reader.getTotalFrames()
     bar = tqdm(total=total, desc="detecting poses", unit="frame", disable=not progress, leave=False)
-    examined = prefetch(read_examined(reader, mod_frame))  # decoding overlaps detection
+    examined = read_examined(reader, mod_frame)
+    if tracker is not None:   # the shrunk grey frame the tracker needs, made where the frame is decoded
+        examined = ((i, frame, small_grey(frame, tracker.scale)) for i, frame in examined)
+    examined = prefetch(examined)   # decoding overlaps detection...
+
+    def keep_mask(mask, grey=None):
+        masks.append(pack_mask(mask))
+        if tracker is not None:   # the person at the tracker's size: where the mask is over half
+            cover = cv2.resize(mask, grey.shape[::-1], interpolation=cv2.INTER_NEAREST) >= 0.5
+            tracker.add(grey, cover.view(np.uint8))
+
+    keeping = InOrder(keep_mask) if masks is not None else None   # ...and so do the masks and the tracking
     try:
-        for index, frame in examined:
-            if still is not None:
-                still.add(frame)
+        for index, frame, *grey in examined:
             found = detector.detect(frame)
             if found is not None:
                 frames.append(index)
                 landmarks.append(found.landmarks)
                 visibility.append(found.visibility)
-                if masks is not None:
-                    masks.append(pack_mask(detector.last_mask))
+                if keeping is not None:
+                    keeping.put(detector.last_mask, *grey)
                 if keep is not None and kept_bytes <= KEEP_FRAMES_BYTES:
                     kept_bytes += frame.nbytes
                     if kept_bytes <= KEEP_FRAMES_BYTES:
@@ -508,11 +593,14 @@ def detect_poses(video_path, mod_frame, progress=True, keep=None, masks=None, st
             bar.update(index + 1 - bar.n)
     finally:
         examined.close()  # stops the decoding thread before the reader is released
+        if keeping is not None:
+            keeping.finish()
         bar.close()
         detector.close()
         reader.release()
     frames_read = reader.position
-    info = {"fps": reader.fps, "width": reader.width, "height": reader.height, "frames_expected": total}
+    info = {"fps": reader.fps, "width": reader.width, "height": reader.height, "frames_expected": total,
+            "tracker": tracker}
     return (np.array(frames, np.int64), np.array(landmarks, np.float32).reshape(-1, 33, 3),
             np.array(visibility, np.float32).reshape(-1, 33), frames_read, info)
 
@@ -609,7 +697,7 @@ def make_plate(video_path, tracker, overlay, frames, positions, plate_frames, co
     moves = (f"camera {'still' if not shift else f'moves {shift:.0f} px'}"
              + (f" and zooms {zoom:.2f}x" if zoom > 1.01 else ""))
     print(f"{name}: background plate {plate_size[0]}x{plate_size[1]}; {moves}; exposure varies "
-          f"{100 * about['exposure_range']:.0f} %; it fits the frames within {plate.error:.1f} grey levels")
+          f"{100 * about['exposure_range']:.0f} %; it fits the frames within {about['plate_error']:.1f} grey levels")
     return plate, camera, exposure, about
 
 
@@ -624,9 +712,9 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
     masks = PackedMasks(os.path.join(work, MASKS_SPILL))  # each frame's person mask, until its crop is known
     try:
         kept = {}  # the frames to crop, when pass 1 could keep them all in memory
-        still = StillPixels()   # overlays that stand still while the camera moves
         frames, landmarks, visibility, frames_read, info = detect_poses(video_path, mod_frame, progress, keep=kept,
-                                                                        masks=masks, still=still)
+                                                                        masks=masks, track=True)
+        tracker = info["tracker"]   # where each kept frame looks, in one view
         tried = len(range(0, frames_read, mod_frame))
         if len(frames) == 0:
             raise DanceError(f"{video_path}: no person found in any of the {tried} frames examined")
@@ -637,39 +725,30 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
         os.makedirs(os.path.join(work, "masks"))
         crop_landmarks, corners = to_crop_coordinates(landmarks, width, height, side)
         names = [f"image{i}.jpg" for i in frames]
-        in_memory = len(kept) == len(frames)
-        reader = None if in_memory else VideoReader(video_path)
-        position = 0
         # The plate's frames are set aside as the crops go by: no third decoding of the video.
         plate_positions = set(plate_sample(len(frames), width * height * 3).tolist())
         plate_frames, plate_covers, plate_boxes = [], [], []
         margin = max(1, int(round(PLATE_MARGIN * side)))
-        tracker = CameraTracker(width, height, still.mask())   # where each kept frame looks, in one view
-        for k, frame_index in enumerate(tqdm(frames, desc="cropping", unit="frame", disable=not progress, leave=False)):
-            if in_memory:
-                frame = kept.pop(frame_index)
-            else:  # pass 2: decode the video again up to each frame to crop
-                reader.skipFrames(frame_index - position)
-                frame = reader.readFrame()
-                position = frame_index + 1
-                if frame is None:
-                    raise DanceError(f"{video_path}: frame {frame_index} could not be read a second time")
-            image_path = os.path.join(work, "images", names[k])
-            if not cv2.imwrite(image_path, crop_square(frame, corners[k], side, size)):
-                raise DanceError(f"{image_path}: could not write the image (is the disk full?)")
-            # The mask is cut exactly as the image: same square, its border pixels repeated likewise.
-            mask_path = os.path.join(work, "masks", mask_name(names[k]))
-            if not cv2.imwrite(mask_path, crop_square(unpack_mask(masks[k], width, height), corners[k], side, size)):
-                raise DanceError(f"{mask_path}: could not write the mask (is the disk full?)")
-            tracker.add(frame, (unpack_mask(masks[k], width, height) >= 128).view(np.uint8))
-            if k in plate_positions:
-                plate_frames.append(frame)
-                plate_covers.append(person_cover(masks[k], width, height, margin))
-                plate_boxes.append((int(corners[k][0]), int(corners[k][1]), side))
-        if reader is not None:
-            reader.release()
+        to_crop = prefetch(frames_to_crop(video_path, frames, kept))   # a second decoding overlaps the cropping
+        try:
+            for k, frame in enumerate(tqdm(to_crop, total=len(frames), desc="cropping", unit="frame",
+                                           disable=not progress, leave=False)):
+                image_path = os.path.join(work, "images", names[k])
+                if not cv2.imwrite(image_path, crop_square(frame, corners[k], side, size)):
+                    raise DanceError(f"{image_path}: could not write the image (is the disk full?)")
+                # The mask is cut exactly as the image: same square, its border pixels repeated likewise.
+                mask_path = os.path.join(work, "masks", mask_name(names[k]))
+                if not cv2.imwrite(mask_path, crop_square(unpack_mask(masks[k], width, height), corners[k], side, size)):
+                    raise DanceError(f"{mask_path}: could not write the mask (is the disk full?)")
+                if k in plate_positions:
+                    plate_frames.append(frame)
+                    plate_covers.append(person_cover(masks[k], width, height, margin))
+                    plate_boxes.append((int(corners[k][0]), int(corners[k][1]), side))
+        finally:
+            to_crop.close()
 
-        overlay = cv2.resize(still.mask(), (width, height), interpolation=cv2.INTER_NEAREST)
+        overlay = (np.zeros((height, width), np.uint8) if tracker.still is None else
+                   cv2.resize(tracker.still, (width, height), interpolation=cv2.INTER_NEAREST))
         plate, camera, exposure, about = make_plate(video_path, tracker, overlay, frames, sorted(plate_positions),
                                                     plate_frames, plate_covers, plate_boxes, width, height)
         del plate_frames, plate_covers   # memory
