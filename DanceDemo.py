@@ -274,7 +274,11 @@ def choose_view(view, target):
 
 def layers_of(gen, ske, box):
     """(person BGR, opacity or None, background or None) of any generator: those that draw over the
-    plate give their layers, any other its whole crop (pasted with a soft border)."""
+    plate give their layers, any other its whole crop (pasted with a soft border). One with sharp crops
+    (GenNearest's sharp_size) gives them at the box's size, up to theirs: a person as sharp as the room."""
+    sharp = min(int(box[2]), getattr(gen, "sharp_size", 0))
+    if sharp:
+        return gen.generate_layers(ske, box, size=sharp)
     if hasattr(gen, "generate_layers"):
         return gen.generate_layers(ske, box)
     return gen.generate(ske), None, None

@@ -44,8 +44,8 @@ import numpy as np
 from tqdm import tqdm
 
 import DanceGenerators
-from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_number, check_output_folder, pick_device, run_cli,
-                        shown, write_image)
+from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_number, check_output_folder, fit_size, pick_device,
+                        run_cli, shown, write_image)
 from Skeleton import PoseDetector, draw_stick_figure, reduced_joints, torso_length
 from VideoSkeleton import VideoSkeleton, is_prepared_dataset
 
@@ -59,6 +59,8 @@ MIN_ITEMS = 10
 POSE_PAD = 64            # MediaPipe misses people on small crops: pad by this many pixels...
 POSE_UPSCALE = 3         # ...then enlarge this many times, for real and generated images alike
 GRID_ITEMS = 8
+PASTE_SIZE = 256         # the person is also scored at this size (where the scene pastes it), when the dataset
+                         # has sharp crops: against them, networks of 128 px enlarged, nearest from its sharp crops
 PERSON_GROW = 0.03       # the person's region: the real frame's mask grown by this fraction of the image side
 NOPLATE = "_noplate"     # a generator drawing the whole crop, scored beside the one drawing over the plate
 SEED = 0
@@ -112,9 +114,16 @@ def grid_energy(images):
     return float(np.mean(ratios))
 
 
+def person_sharpness(images, masks):
+    """The mean variance of the Laplacian inside the person's region (masks, bool) of each image."""
+    return float(np.mean([cv2.Laplacian(cv2.cvtColor(i, cv2.COLOR_BGR2GRAY), cv2.CV_64F)[m].var()
+                          for i, m in zip(images, masks)]))
+
+
 def image_scores(generated, real, masks=None):
     """ssim, psnr, flicker, sharpness and grid of generated frames against the real ones (lists of BGR
-    uint8); with masks (the real frames' person masks, bool), ssim_person and psnr_person inside them."""
+    uint8); with masks (the real frames' person masks, bool), ssim_person, psnr_person and sharpness_person
+    inside them."""
     import torch
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
@@ -127,7 +136,8 @@ def image_scores(generated, real, masks=None):
         inside = torch.from_numpy(np.stack(masks))[:, None].expand_as(fake)
         squared = ((fake - true) ** 2)[inside].mean().item()
         person = {"ssim_person": ssim_map[inside].mean().item(),
-                  "psnr_person": 10 * np.log10(1.0 / max(squared, 1e-10))}
+                  "psnr_person": 10 * np.log10(1.0 / max(squared, 1e-10)),
+                  "sharpness_person": person_sharpness(generated, masks) / max(person_sharpness(real, masks), 1e-6)}
 
     def change(images):
         stack = np.stack(images).astype(np.float32)
@@ -186,19 +196,22 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
     return gen
 
 
-def run_generator(gen, split):
-    """Generated test frames (resized to the split's size) and milliseconds per frame. A generator that
-    draws over the plate draws each frame over the plate's crop at that frame's box."""
+def run_generator(gen, split, size=None):
+    """Generated test frames at `size` (default: the split's) and milliseconds per frame. A generator that
+    draws over the plate draws each frame over the plate's crop at that frame's box. One with sharp crops
+    (GenNearest) gives them at a size above its dataset's; any other's images are resized (enlarged)."""
+    size = size or split.size
     if hasattr(gen, "reset"):
         gen.reset()
     over_plate = getattr(gen, "plate", False) and split.boxes is not None
-    generate = (lambda k: gen.generate(split.skeletons[k], box=split.boxes[k], view=split.views[k])) if over_plate else \
-        (lambda k: gen.generate(split.skeletons[k]))
+    sharp = {"size": size} if size > split.size and getattr(gen, "sharp_size", 0) else {}
+    generate = (lambda k: gen.generate(split.skeletons[k], box=split.boxes[k], view=split.views[k], **sharp)) \
+        if over_plate else (lambda k: gen.generate(split.skeletons[k], **sharp))
     generate(0)  # warm-up: the first call pays for lazy initialisation
     start = time.perf_counter()
     images = [generate(k) for k in range(len(split.skeletons))]
     ms = 1000 * (time.perf_counter() - start) / len(images)
-    return [fit_size(image, split.size) for image in images], ms
+    return [fit_size(image, size) for image in images], ms
 
 
 # ---------------------------------------------------------------------- the report
@@ -235,6 +248,15 @@ def report_markdown(report):
     real = report["real"]
     lines.append(f"| real frames (floor) | 1 | inf | 1 | inf | {fmt(real['pose_error'], '.3f')} | "
                  f"{fmt(real['detect_rate'], '.2f')} | 1 | 1 | 1 | | |")
+    if report.get("paste_size"):
+        size = report["paste_size"]
+        lines += ["", f"The person at {size} px, where the scene pastes it, against the dataset's sharp crops "
+                      f"(networks: their {report['image_size']} px image enlarged; nearest: its sharp crops):", "",
+                  "| generator | SSIM person | PSNR person | sharpness person |", "|---|---|---|---|"]
+        for name, g in report["generators"].items():
+            paste = g.get("at_paste", {})
+            lines.append(f"| {name} | {fmt(paste.get('ssim_person'), '.3f')} | {fmt(paste.get('psnr_person'), '.2f')} "
+                         f"| {fmt(paste.get('sharpness_person'), '.2f')} |")
     lines += ["", f"Pose detection: {report['pose_preprocessing']}.", "",
               "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
     return "\n".join(lines)
@@ -282,6 +304,12 @@ def comparison_grid(real, skeletons, outputs, items, size):
     return np.vstack([header] + rows)
 
 
+def person_region(mask, size):
+    """The person's region (bool, size x size) from their mask, grown a little (edges, hair, shadow)."""
+    grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(PERSON_GROW * size) + 1,) * 2)
+    return cv2.dilate((fit_size(mask, size) > 127).astype(np.uint8), grow) > 0
+
+
 class HeldOut:
     """The time split of a dataset: the first TRAIN_FRACTION trains, the rest tests (real frames at `size`)."""
 
@@ -298,17 +326,13 @@ class HeldOut:
         self.boxes = self.test.crop_boxes if getattr(dataset, "has_plate", False) else None
         self.views = [self.test.view(i) for i in range(len(self.test))] if self.boxes is not None else None
         self.masks = None
-        if self.test.readMask(0) is not None:   # the person's region, grown a little (edges, hair, shadow)
-            grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(PERSON_GROW * size) + 1,) * 2)
-            self.masks = [cv2.dilate((fit_size(self.test.readMask(i), size) > 127).astype(np.uint8), grow) > 0
-                          for i in range(len(self.test))]
-
-
-def fit_size(image, size):
-    """`image` resized to size x size (INTER_AREA to shrink, bicubic to enlarge); as it is when it fits."""
-    if image.shape[0] == size:
-        return image
-    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_CUBIC)
+        if self.test.readMask(0) is not None:
+            self.masks = [person_region(self.test.readMask(i), size) for i in range(len(self.test))]
+        # Where the scene pastes the person: PASTE_SIZE, against the sharp crops (when the dataset has them).
+        self.paste = min(PASTE_SIZE, dataset.high_size) if getattr(dataset, "high_size", 0) > size else None
+        if self.paste:
+            self.real_paste = [fit_size(self.test.readHighImage(i), self.paste) for i in range(len(self.test))]
+            self.masks_paste = [person_region(self.test.readHighMask(i), self.paste) for i in range(len(self.test))]
 
 
 def budget_for(name, epochs, quick, minutes):
@@ -349,8 +373,13 @@ def scores_of(gen, split, detector):
     """(generated test frames, the generator's measures)."""
     images, ms = run_generator(gen, split)
     error, rate = pose_scores(detector, images, split.skeletons)
-    return images, dict(image_scores(images, split.real, split.masks), pose_error=error, detect_rate=rate,
-                        ms_per_frame=ms, train_seconds=float(getattr(gen, "train_seconds", 0.0)))
+    scores = dict(image_scores(images, split.real, split.masks), pose_error=error, detect_rate=rate,
+                  ms_per_frame=ms, train_seconds=float(getattr(gen, "train_seconds", 0.0)))
+    if split.paste:   # the person where the scene pastes it, against the sharp crops
+        pasted, _ = run_generator(gen, split, split.paste)
+        at_paste = image_scores(pasted, split.real_paste, split.masks_paste)
+        scores["at_paste"] = {key: at_paste[key] for key in ("ssim_person", "psnr_person", "sharpness_person")}
+    return images, scores
 
 
 def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, quick=False, size=None, progress=True,
@@ -382,6 +411,7 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     split = HeldOut(dataset, quick, size or dataset.image_size)
 
     report = {"dataset": os.path.abspath(dataset_dir), "device": str(device), "image_size": split.size,
+              "paste_size": split.paste,
               "n_train": int(len(split.train_items)), "n_test": int(len(split.test)), "quick": bool(quick),
               "seed": seed, "upsample": upsample,
               "pose_preprocessing": f"{POSE_PAD} px replicated border, then {POSE_UPSCALE}x bicubic enlargement, "

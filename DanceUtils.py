@@ -250,6 +250,13 @@ def blend(person, alpha, background):
     return cv2.blendLinear(person, background, alpha, 1 - alpha)   # alpha * person + (1 - alpha) * background
 
 
+def fit_size(image, size):
+    """A square `image` resized to size x size (INTER_AREA to shrink, bicubic to enlarge); itself when it fits."""
+    if image.shape[0] == size:
+        return image
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_CUBIC)
+
+
 def run_cli(main):
     """Run `main()` as a script: a DanceError becomes one line on stderr and exit code 2."""
     try:

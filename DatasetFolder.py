@@ -35,9 +35,12 @@ OWN_MARKER = ".dance-own"
 MASKS_SPILL = "pass1-masks.bin"   # in a work folder: the person masks of pass 1, until pass 2 cuts them
 # Everything a prepared dataset folder may hold. A folder holding anything else is not one of
 # ours, and is never replaced. (A marker may be left in a dataset by a run killed mid-swap.)
-DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", PLATE_FILE, CONFIDENCE_FILE, OWN_MARKER}
-# What images/ and masks/ of a prepared dataset hold: imageN.jpg, imageN.png, nothing else.
-ITEM_FILES = {"images": re.compile(r"image\d+\.jpg"), "masks": re.compile(r"image\d+\.png")}
+HIGH_IMAGES, HIGH_MASKS = "images_high", "masks_high"   # the sharp crops (VideoSkeleton's HIGH_SIZE) and masks
+DATASET_ENTRIES = {LANDMARKS_FILE, "images", "models", "masks", HIGH_IMAGES, HIGH_MASKS, PLATE_FILE, CONFIDENCE_FILE,
+                   OWN_MARKER}
+# What the item folders of a prepared dataset hold: imageN.jpg (crops), imageN.png (masks), nothing else.
+ITEM_FILES = {"images": re.compile(r"image\d+\.jpg"), "masks": re.compile(r"image\d+\.png"),
+              HIGH_IMAGES: re.compile(r"image\d+\.jpg"), HIGH_MASKS: re.compile(r"image\d+\.png")}
 
 
 def is_prepared_dataset(path):
@@ -46,7 +49,7 @@ def is_prepared_dataset(path):
 
 def foreign_entries(path, allowed=DATASET_ENTRIES):
     """What the folder `path` holds beyond what a prepared dataset holds (sorted, relative names),
-    inside images/ and masks/ too."""
+    inside its item folders too (images/, masks/, ...)."""
     extra = sorted(set(os.listdir(path)) - set(allowed))
     for folder, pattern in ITEM_FILES.items():
         inside = os.path.join(path, folder)

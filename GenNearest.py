@@ -52,7 +52,7 @@ import os
 import cv2
 import numpy as np
 
-from DanceUtils import DATA_DIR, PROJECT_DIR, DanceError, blend, check_output_file, image_writable, run_cli, shown, write_image
+from DanceUtils import DATA_DIR, PROJECT_DIR, DanceError, blend, check_output_file, fit_size, image_writable, run_cli, shown, write_image
 from Skeleton import Skeleton, draw_stick_figure, reduced_joints
 
 # From this many target frames on, search a k-d tree instead of brute force. Below, the brute
@@ -224,6 +224,15 @@ class NearestIndex:
         return np.array([self.nearest(q)[0] for q in queries], dtype=np.int64).reshape(-1)
 
 
+def grown_opacity(mask):
+    """A person mask (uint8 0..255) grown and softened (MASK_GROWTH of its side): the opacity a nearest
+    frame's person is pasted with (its edge, hair and shadow come along)."""
+    grow = max(1, round(MASK_GROWTH * mask.shape[0]))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    soft = max(1, grow // 2)
+    return cv2.blur(mask, (2 * soft + 1,) * 2)
+
+
 class GenNearest:
     """Generator: the target crop whose skeleton is nearest to the asked skeleton.
 
@@ -234,6 +243,8 @@ class GenNearest:
     NEAREST_MEMORY_BYTES (else, or with False, read the chosen frame from disk on demand).
     plate: put the nearest frame's person (its mask, grown by MASK_GROWTH) over the background plate
     at the asked box, rather than its whole crop (default: when the dataset has a plate and masks).
+    Asked for a larger image than the dataset's crops (generate's `size`, as the scene does), it gives
+    the frame's sharp crop (VideoSkeleton's HIGH_SIZE, read from disk) rather than an enlargement.
     """
 
     def __init__(self, videoSkeTgt, temporal_weight=0.0, method="auto", preload=True, plate=None):
@@ -260,6 +271,8 @@ class GenNearest:
         self.opacities = self._load(self._opacity_of, self.shape[:2]) if self.in_memory and self.plate else None
         # On disk: a small cache of the last frames read (a cache per generator, so two never mix datasets).
         self._frame_from_disk = functools.lru_cache(maxsize=NEAREST_CACHE_FRAMES)(self._read_frame)
+        self.sharp_size = int(getattr(videoSkeTgt, "high_size", 0))   # its sharp crops' side (0: none)
+        self._sharp_from_disk = functools.lru_cache(maxsize=NEAREST_CACHE_FRAMES)(self._read_sharp)
 
     def memory_needed(self):
         """Bytes that all crops (and their opacities, with a plate) take in memory: K x H x W x (3 + 1)."""
@@ -284,11 +297,23 @@ class GenNearest:
 
     def _opacity_of(self, index):
         """Target frame `index`'s person mask, grown and softened (MASK_GROWTH), uint8 0..255."""
-        mask = self._fit(self.videoSkeletonTarget.readMask(index))
-        grow = max(1, round(MASK_GROWTH * mask.shape[0]))
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
-        soft = max(1, grow // 2)
-        return cv2.blur(mask, (2 * soft + 1,) * 2)
+        return grown_opacity(self._fit(self.videoSkeletonTarget.readMask(index)))
+
+    def _read_sharp(self, index):
+        """Target frame `index`'s sharp crop and, with a plate, its opacity (uint8) as _opacity_of."""
+        vs = self.videoSkeletonTarget
+        return vs.readHighImage(index), grown_opacity(vs.readHighMask(index)) if self.plate else None
+
+    def _sized(self, index, size):
+        """(crop, opacity uint8 or None) of frame `index` at size x size: from its sharp crop when larger
+        than the dataset's crops is asked and there is one, else from the dataset's crop."""
+        if size > self.shape[0] and self.sharp_size:
+            crop, opacity = self._sharp_from_disk(index)
+        else:
+            crop = self._frame_from_disk(index)[0] if self.images is None else self.images[index]
+            opacity = None if not self.plate else (
+                self._frame_from_disk(index)[1] if self.opacities is None else self.opacities[index])
+        return fit_size(crop, size), None if opacity is None else fit_size(opacity, size)
 
     def _read_frame(self, index):
         """Target frame `index` read from disk: (its crop, its opacity (uint8) or None without a plate)."""
@@ -311,27 +336,28 @@ class GenNearest:
 
     nearestIndex = nearest_index
 
-    def generate(self, ske, box=None, view=None):
-        """The target crop (BGR uint8, H x W x 3, a copy the caller may draw on) chosen for `ske`; with a
-        plate, its person over the plate's crop at `box` (default: the dataset's typical box; `view`: see
-        GenVanillaNN.generate)."""
-        person, alpha, background = self.generate_layers(ske, box, view)
+    def generate(self, ske, box=None, view=None, size=None):
+        """The target crop (BGR uint8, a copy the caller may draw on) chosen for `ske`; with a plate, its
+        person over the plate's crop at `box` (default: the dataset's typical box; `view`: see
+        GenVanillaNN.generate). size: its side (default: the dataset's crops'; larger: from the sharp crop)."""
+        person, alpha, background = self.generate_layers(ske, box, view, size)
         return person if alpha is None else blend(person, alpha, background)
 
-    def generate_layers(self, ske, box=None, view=None):
+    def generate_layers(self, ske, box=None, view=None, size=None):
         """(the chosen crop, its person's opacity float32 0..1 (the mask grown, MASK_GROWTH), the plate's
-        crop at `box`);
+        crop at `box`), size x size (default: the dataset's crops' side);
         without a plate (the chosen crop, None, None). See GenVanillaNN.generate_layers."""
         index = self.nearest_index(ske)
+        size = self.shape[0] if size is None else int(size)
+        crop, opacity = self._sized(index, size)
         if not self.plate:
-            return self.image(index), None, None
+            return crop.copy(), None, None
         vs = self.videoSkeletonTarget
-        opacity = self._frame_from_disk(index)[1] if self.opacities is None else self.opacities[index]
         box = vs.typical_box() if box is None else box
-        background = vs.plate_crop(box, self.shape[0], view=view)
+        background = vs.plate_crop(box, size, view=view)
         # Where the plate does not know the room (the person always stood there), the frame's own crop.
-        unsure = 255 - vs.confidence_crop(box, self.shape[0], view=view)
-        return self.image(index), np.maximum(opacity, unsure).astype(np.float32) / 255, background
+        unsure = 255 - vs.confidence_crop(box, size, view=view)
+        return crop.copy(), np.maximum(opacity, unsure).astype(np.float32) / 255, background
 
     def image(self, index):
         """Target crop number `index` (a copy)."""

@@ -47,7 +47,7 @@ from BackgroundPlate import (PLATE_MARGIN, PLATE_MAX_ERROR, PLATE_MIN_FRAMES, Pa
                              plate_sample, steady, still_cameras, unchanged_exposures, unpack_mask)
 from CameraMotion import STILL_SAMPLES, CameraTracker, StillPixels, motion_summary, small_grey, track_scale
 from DanceUtils import DATA_DIR, DanceError, has_display, run_cli, shown, write_image
-from DatasetFolder import (CONFIDENCE_FILE, LANDMARKS_FILE, MASKS_SPILL, PLATE_FILE, check_dataset_folder, is_prepared_dataset,
+from DatasetFolder import (CONFIDENCE_FILE, HIGH_IMAGES, HIGH_MASKS, LANDMARKS_FILE, MASKS_SPILL, PLATE_FILE, check_dataset_folder, is_prepared_dataset,
                            has_models, make_work_folder, normal_folder, recover_interrupted, remove_leftovers, replace_directory)
 from Skeleton import PoseDetector, Skeleton, reduced_joints
 from VideoReader import VideoReader
@@ -56,6 +56,7 @@ from VideoReader import VideoReader
 VIDEO = os.path.join(DATA_DIR, "sample", "sample_target.mp4")  # the project's own synthetic dancer (DanceSample.py)
 MOD_FRAME = 10        # keep one frame in MOD_FRAME
 IMAGE_SIZE = 128      # side of the square crops, in pixels
+HIGH_SIZE = 512       # side of the sharp crops kept beside them (the crop's own side when smaller; 0: none)
 MAX_SIZE = 2048       # larger crops would not fit in memory for a whole video
 CROP_MARGIN = 1.3     # crop side = CROP_MARGIN x the person's extent (landmarks miss the top of the head)
 EXTENT_PERCENTILE = 95  # the person's extent over the video, robust to a few bad detections
@@ -92,11 +93,13 @@ class VideoSkeleton:
     (the background plate, one per dataset, never an item).
     """
 
-    def __init__(self, filename, forceCompute=False, modFrame=None, size=None, out_dir=None, progress=True):
+    def __init__(self, filename, forceCompute=False, modFrame=None, size=None, out_dir=None, progress=True,
+                 highSize=None):
         """filename: a video (prepared into out_dir, by default data/<video name>/, or loaded from there when
-        it is already prepared) or a prepared folder. modFrame, size: the preparation's settings; None keeps
-        those the folder was prepared with from this same video (a dataset prepared with --mod-frame 2 is
-        not prepared again with the default), else MOD_FRAME and IMAGE_SIZE."""
+        it is already prepared) or a prepared folder. modFrame, size, highSize: the preparation's settings;
+        None keeps those the folder was prepared with from this same video (a dataset prepared with
+        --mod-frame 2 is not prepared again with the default; one prepared before the sharp crops keeps
+        none), else MOD_FRAME, IMAGE_SIZE and HIGH_SIZE."""
         filename = os.fspath(filename)
         if not os.path.exists(filename):
             raise DanceError(f"{filename}: no such file or directory")
@@ -120,20 +123,25 @@ class VideoSkeleton:
             modFrame = stored.get("mod_frame", MOD_FRAME) if same_video else MOD_FRAME
         if size is None:
             size = stored.get("size", IMAGE_SIZE) if same_video else IMAGE_SIZE
+        if highSize is None:
+            highSize = stored.get("high_size", 0 if stored else HIGH_SIZE) if same_video else HIGH_SIZE
+        if highSize != 0 and not 16 <= highSize <= MAX_SIZE:
+            raise DanceError(f"--high-size {highSize}: must be 0 (none) or between 16 and {MAX_SIZE} pixels")
         if modFrame < 1:
             raise DanceError(f"--mod-frame {modFrame}: must be 1 or more")
         if not 16 <= size <= MAX_SIZE:
             raise DanceError(f"--size {size}: must be between 16 and {MAX_SIZE} pixels")
-        wanted = preparation_settings(filename, modFrame, size)
+        wanted = preparation_settings(filename, modFrame, size, highSize)
         # A dataset prepared before the scene (no masks, no plate) is prepared again; its skeletons
         # come out the same (MediaPipe's landmarks do not change with the segmentation), so the
-        # models trained on it stay valid.
-        if not forceCompute and {key: stored.get(key) for key in wanted} == wanted and "has_plate" in stored:
+        # models trained on it stay valid. (One prepared before the sharp crops had none: high_size 0.)
+        have = dict({"high_size": 0}, **stored)
+        if not forceCompute and {key: have.get(key) for key in wanted} == wanted and "has_plate" in stored:
             self._load(directory)
             self.reused = True
             remove_leftovers(directory)
             return
-        prepare_dataset(filename, directory, modFrame, size, progress=progress)
+        prepare_dataset(filename, directory, modFrame, size, progress=progress, high_size=highSize)
         self._load(directory)
 
     # ------------------------------------------------------------------ loading
@@ -176,6 +184,12 @@ class VideoSkeleton:
         self.masks = None
         if os.path.isdir(os.path.join(directory, "masks")):
             self.masks = np.array([os.path.join(directory, "masks", mask_name(name)) for name in arrays["image"]])
+        # The sharp crops and their masks, at high_size (0: none, as in datasets prepared before them).
+        self.high_size = int(self.settings.get("high_crop_size", 0))
+        self.high_im = self.high_masks = None
+        if self.high_size:
+            self.high_im = np.array([os.path.join(directory, HIGH_IMAGES, str(name)) for name in arrays["image"]])
+            self.high_masks = np.array([os.path.join(directory, HIGH_MASKS, mask_name(name)) for name in arrays["image"]])
         self.has_plate = bool(self.settings.get("has_plate", False))
         self._plate = self._confidence = None   # read when first asked for
         # Each frame's view of the plate (datasets of a still camera, and older ones: the identity).
@@ -228,6 +242,15 @@ class VideoSkeleton:
         """The person's mask in the crop of item idx: uint8 (size, size), 255 on the person; None
         when the dataset has no masks."""
         return None if self.masks is None else self.read_file(self.masks[idx], "mask", cv2.IMREAD_GRAYSCALE)
+
+    def readHighImage(self, idx):
+        """The sharp crop of item idx (BGR uint8, high_size x high_size); None when the dataset has none."""
+        return None if self.high_im is None else self.read_file(self.high_im[idx], "sharp crop")
+
+    def readHighMask(self, idx):
+        """The person's mask in the sharp crop of item idx (uint8, 255 on the person); None without sharp crops."""
+        return None if self.high_masks is None else self.read_file(self.high_masks[idx], "sharp mask",
+                                                                   cv2.IMREAD_GRAYSCALE)
 
     @property
     def plate(self):
@@ -309,6 +332,8 @@ class VideoSkeleton:
         part.ske = [self.ske[i] for i in indices]
         if self.masks is not None:
             part.masks = self.masks[indices]
+        if self.high_im is not None:
+            part.high_im, part.high_masks = self.high_im[indices], self.high_masks[indices]
         if self.crop_boxes is not None:
             part.crop_boxes = self.crop_boxes[indices]
         part.camera, part.exposure = self.camera[indices], self.exposure[indices]
@@ -333,11 +358,12 @@ class VideoSkeleton:
 
 
 # ---------------------------------------------------------------------- preparation
-def preparation_settings(video_path, mod_frame, size):
+def preparation_settings(video_path, mod_frame, size, high_size=0):
     """What a prepared dataset depends on: when any of it changes, it is prepared again."""
     stat = os.stat(video_path)
     return {"version": FORMAT_VERSION, "video": os.path.abspath(video_path), "video_bytes": stat.st_size,
-            "video_mtime_ns": stat.st_mtime_ns, "mod_frame": int(mod_frame), "size": int(size)}
+            "video_mtime_ns": stat.st_mtime_ns, "mod_frame": int(mod_frame), "size": int(size),
+            "high_size": int(high_size)}
 
 
 def parse_settings(path, stored):
@@ -701,7 +727,26 @@ def make_plate(video_path, tracker, overlay, frames, positions, plate_frames, co
     return plate, camera, exposure, about
 
 
-def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE, progress=True):
+def write_crops(folder, images, masks, name, frame, mask, corner, side, size):
+    """Cut frame and its person mask (uint8, the whole frame) at the square (corner, side), resized to
+    size x size, into folder/images/name and folder/masks/mask_name(name)."""
+    image_path = os.path.join(folder, images, name)
+    if not cv2.imwrite(image_path, crop_square(frame, corner, side, size)):
+        raise DanceError(f"{image_path}: could not write the image (is the disk full?)")
+    # The mask is cut exactly as the image: same square, its border pixels repeated likewise.
+    mask_path = os.path.join(folder, masks, mask_name(name))
+    if not cv2.imwrite(mask_path, crop_square(mask, corner, side, size)):
+        raise DanceError(f"{mask_path}: could not write the mask (is the disk full?)")
+
+
+def sharp_side(high_size, side, size):
+    """The side of the sharp crops: high_size, or the crop's own side when smaller; 0 (none) when that
+    is no larger than the networks' crops."""
+    high = min(int(high_size), int(side))
+    return high if high > size else 0
+
+
+def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE, progress=True, high_size=HIGH_SIZE):
     """Prepare `video_path` into `directory`; the previous dataset there is replaced only on success
     (see DatasetFolder.py: what may be replaced, and how a killed run is finished or undone)."""
     start = time.perf_counter()
@@ -721,8 +766,9 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
         width, height = info["width"], info["height"]
         side = crop_side(landmarks, width, height)
 
-        os.makedirs(os.path.join(work, "images"))
-        os.makedirs(os.path.join(work, "masks"))
+        high = sharp_side(high_size, side, size)
+        for folder in ["images", "masks"] + ([HIGH_IMAGES, HIGH_MASKS] if high else []):
+            os.makedirs(os.path.join(work, folder))
         crop_landmarks, corners = to_crop_coordinates(landmarks, width, height, side)
         names = [f"image{i}.jpg" for i in frames]
         # The plate's frames are set aside as the crops go by: no third decoding of the video.
@@ -730,22 +776,22 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
         plate_frames, plate_covers, plate_boxes = [], [], []
         margin = max(1, int(round(PLATE_MARGIN * side)))
         to_crop = prefetch(frames_to_crop(video_path, frames, kept))   # a second decoding overlaps the cropping
+        sharp = InOrder(write_crops) if high else None                  # and so do the sharp crops
         try:
             for k, frame in enumerate(tqdm(to_crop, total=len(frames), desc="cropping", unit="frame",
                                            disable=not progress, leave=False)):
-                image_path = os.path.join(work, "images", names[k])
-                if not cv2.imwrite(image_path, crop_square(frame, corners[k], side, size)):
-                    raise DanceError(f"{image_path}: could not write the image (is the disk full?)")
-                # The mask is cut exactly as the image: same square, its border pixels repeated likewise.
-                mask_path = os.path.join(work, "masks", mask_name(names[k]))
-                if not cv2.imwrite(mask_path, crop_square(unpack_mask(masks[k], width, height), corners[k], side, size)):
-                    raise DanceError(f"{mask_path}: could not write the mask (is the disk full?)")
+                mask = unpack_mask(masks[k], width, height)
+                write_crops(work, "images", "masks", names[k], frame, mask, corners[k], side, size)
+                if sharp is not None:
+                    sharp.put(work, HIGH_IMAGES, HIGH_MASKS, names[k], frame, mask, corners[k], side, high)
                 if k in plate_positions:
                     plate_frames.append(frame)
                     plate_covers.append(person_cover(masks[k], width, height, margin))
                     plate_boxes.append((int(corners[k][0]), int(corners[k][1]), side))
         finally:
             to_crop.close()
+            if sharp is not None:
+                sharp.finish()
 
         overlay = (np.zeros((height, width), np.uint8) if tracker.still is None else
                    cv2.resize(tracker.still, (width, height), interpolation=cv2.INTER_NEAREST))
@@ -756,9 +802,10 @@ def prepare_dataset(video_path, directory, mod_frame=MOD_FRAME, size=IMAGE_SIZE,
             write_image(os.path.join(work, PLATE_FILE), plate.image)
             write_image(os.path.join(work, CONFIDENCE_FILE), plate.confidence)
 
-        settings = preparation_settings(video_path, mod_frame, size)
-        settings.update(fps=info["fps"], video_width=width, video_height=height, frames_read=frames_read,
-                        frames_expected=info["frames_expected"], has_plate=plate is not None, **about)
+        settings = preparation_settings(video_path, mod_frame, size, high_size)
+        settings.update(high_crop_size=high, fps=info["fps"], video_width=width, video_height=height,
+                        frames_read=frames_read, frames_expected=info["frames_expected"],
+                        has_plate=plate is not None, **about)
         boxes = np.column_stack([corners, np.full((len(frames), 2), side)]).astype(np.int32)  # x0, y0, w, h
         np.savez(os.path.join(work, LANDMARKS_FILE), landmarks=crop_landmarks, image=np.array(names),
                  frame=frames, visibility=visibility, crop_boxes=boxes, camera=camera, exposure=exposure,
@@ -796,6 +843,9 @@ def main(argv=None):
                         help="the video to prepare (default: the project's sample, data/sample/sample_target.mp4)")
     parser.add_argument("--mod-frame", type=int, default=MOD_FRAME, help="keep one frame in N (default: %(default)s)")
     parser.add_argument("--size", type=int, default=IMAGE_SIZE, help="side of the square crops in pixels (default: %(default)s)")
+    parser.add_argument("--high-size", type=int, default=HIGH_SIZE,
+                        help="side of the sharp crops kept beside them, for the scene (the crop's own side when "
+                             "smaller; 0: none; default: %(default)s)")
     parser.add_argument("--out", default=None,
                         help="the dataset folder to write: new, empty, or a dataset prepared before, which is "
                              "replaced (default: data/<video name> in the project's folder)")
@@ -812,7 +862,8 @@ def main(argv=None):
     if args.out is not None:   # checked before the work, even when the dataset is already prepared
         args.out = normal_folder(args.out)
         check_dataset_folder(args.out, args.video)
-    vs = VideoSkeleton(args.video, forceCompute=args.force, modFrame=args.mod_frame, size=args.size, out_dir=args.out)
+    vs = VideoSkeleton(args.video, forceCompute=args.force, modFrame=args.mod_frame, size=args.size, out_dir=args.out,
+                       highSize=args.high_size)
     if vs.reused:
         print(f"{args.video}: already prepared with these settings, loaded {vs} (use --force to prepare again)")
     if args.show:

@@ -161,8 +161,8 @@ def test_force_prepares_our_dataset_again_and_keeps_its_models(sample, prepared,
     assert code == 0, err
     assert "already prepared" not in out
     assert (data / "models" / "x.pt").read_bytes() == b"a trained model of the user's"
-    assert sorted(os.listdir(data)) == ["background.png", "images", "landmarks.npz", "masks", "models",
-                                       "plate_confidence.png"]
+    assert sorted(os.listdir(data)) == ["background.png", "images", "images_high", "landmarks.npz", "masks",
+                                       "masks_high", "models", "plate_confidence.png"]
     assert os.stat(data / "landmarks.npz").st_mtime_ns != os.stat(prepared["dir"] / "landmarks.npz").st_mtime_ns
     assert VideoSkeleton(str(data)).skeCount() == 25
     assert sorted(os.listdir(tmp_path)) == ["target64"], "no .partial-/.old- leftovers"
