@@ -284,7 +284,7 @@ def save_training_curves(path, curves, report):
         ax.set_title(key)
         ax.grid(alpha=0.3)
     axes[0].legend()
-    figure.suptitle(f"{os.path.basename(report['dataset'])}: held-out quality while training", fontsize=10)
+    figure.suptitle(f"{report['dataset']}: held-out quality while training", fontsize=10)
     figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=100)
@@ -410,7 +410,8 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     device = pick_device(device)
     split = HeldOut(dataset, quick, size or dataset.image_size)
 
-    report = {"dataset": os.path.abspath(dataset_dir), "device": str(device), "image_size": split.size,
+    report = {"dataset": os.path.basename(os.path.abspath(dataset_dir)), "device": str(device),
+              "image_size": split.size,
               "paste_size": split.paste,
               "n_train": int(len(split.train_items)), "n_test": int(len(split.test)), "quick": bool(quick),
               "seed": seed, "upsample": upsample,

@@ -19,17 +19,17 @@ class Generator:
     name: str          # the one name: --gen, the model file <name>_<size>.pt, DanceEval's report
     key: int           # the course's number (DanceDemo's GEN_TYPE 1-4, and the window's keys)
     what: str          # one line for --help and the README
-    trainer: str       # the command that trains it ("" for nothing to train)
+    trained: bool      # a network, trained by its module's script (False: nothing to train)
 
 
 GENERATORS = (
-    Generator("nearest", 1, "the target's frame whose skeleton is closest", ""),
-    Generator("vanilla_ske", 2, "a network from the 26 numbers of the skeleton to an image", "python GenVanilla.py --opt 1"),
-    Generator("vanilla_image", 3, "a U-Net from the stick figure to an image", "python GenVanilla.py --opt 2"),
-    Generator("gan", 4, "the stick-figure U-Net trained against a discriminator (pix2pix)", "python GenGAN.py"),
+    Generator("nearest", 1, "the target's frame whose skeleton is closest", False),
+    Generator("vanilla_ske", 2, "a network from the 26 numbers of the skeleton to an image", True),
+    Generator("vanilla_image", 3, "a U-Net from the stick figure to an image", True),
+    Generator("gan", 4, "the stick-figure U-Net trained against a discriminator (pix2pix)", True),
 )
 NAMES = tuple(g.name for g in GENERATORS)
-TRAINED = tuple(g.name for g in GENERATORS if g.trainer)   # the networks
+TRAINED = tuple(g.name for g in GENERATORS if g.trained)   # the networks
 
 
 def find(name_or_key, flag="--gen"):
@@ -43,8 +43,14 @@ def find(name_or_key, flag="--gen"):
 
 
 def train_command(name, dataset_dir):
-    """The command that trains generator `name` for the dataset in dataset_dir."""
-    return f"{find(name).trainer} --data {dataset_dir}"
+    """The command that trains generator `name` for the dataset in dataset_dir, in its trainer's words
+    (each network's module knows its own script; the registry only asks)."""
+    name = find(name).name
+    if name == "gan":
+        from GenGAN import TRAINER
+        return f"{TRAINER} --data {dataset_dir}"
+    from GenVanilla import TRAINERS
+    return f"{TRAINERS[name]} --data {dataset_dir}"
 
 
 def make(name, dataset, load=True, size=None, **options):

@@ -45,6 +45,7 @@ from VideoSkeleton import VideoSkeleton
 # Defaults of the trainers (python GenVanilla.py / python GenGAN.py; flags override them).
 DATA = os.path.join(DATA_DIR, "sample_target")   # the target's prepared dataset (python VideoSkeleton.py makes this sample)
 EPOCHS = 20                   # epochs in all: a run resumed from its checkpoint trains up to this many
+UNTIL_BUDGET = 100_000        # the epochs of a run given only a time budget (--minutes): the budget ends it
 BATCH = 16                    # images per optimisation step
 LR = 2e-4                     # Adam's learning rate (pix2pix's)
 LR_DECAY = 0.2                # over the last fifth of a run the learning rate falls linearly towards 0, so
@@ -450,9 +451,14 @@ def add_training_arguments(parser, ngf, augment):
     parser.add_argument("--data", default=DATA,
                         help="the target's prepared dataset directory, or a video to prepare first "
                              "(default: the project's sample, data/sample_target)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS,
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="train for this many minutes in all, those of the checkpoint included: running the "
+                             "same command again after an interruption finishes the run (with --epochs: whichever "
+                             "comes first)")
+    parser.add_argument("--epochs", type=int, default=None,
                         help="epochs in all, those of the checkpoint included: running the same command again "
-                             "after an interruption finishes the run; a larger number trains more (default: %(default)s)")
+                             f"after an interruption finishes the run; a larger number trains more (default: "
+                             f"{EPOCHS}, or as many as --minutes allows)")
     parser.add_argument("--size", type=int, default=None,
                         help="side of the generated images, a power of two such as 64 or 128 "
                              "(default: the size of the dataset's crops)")
@@ -483,8 +489,10 @@ def check_width(flag, width):
 def check_training_arguments(args):
     """The shared flags, before the dataset is loaded (a video given as --data would be prepared first)."""
     for flag in ("epochs", "batch"):
-        if getattr(args, flag) < 1:
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise DanceError(f"--{flag} {getattr(args, flag)}: must be at least 1")
+    if args.minutes is not None:
+        check_number("--minutes", args.minutes)
     check_width("--ngf", args.ngf)
     check_number("--lr", args.lr)
     if args.size is not None:
@@ -500,7 +508,9 @@ def train_from_command_line(gen, args, what=None):
             processes = f" x {dist.get_world_size()} processes" if dist.is_initialized() else ""
             print(f"training {what or gen.name} at {gen.image_size} px on {gen.device}{processes}, "
                   f"{len(gen.videoSke)} images")
-        history = gen.train(args.epochs, restart=args.restart, batch_size=args.batch, lr=args.lr)
+        epochs = args.epochs or (UNTIL_BUDGET if args.minutes else EPOCHS)
+        seconds = None if args.minutes is None else 60 * args.minutes
+        history = gen.train(epochs, restart=args.restart, batch_size=args.batch, lr=args.lr, max_seconds=seconds)
         if main:
             last = ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items()) if history else "-"
             print(f"{gen.name}: {gen.epochs_done} epochs, last loss {last}; model {shown(gen.filename)}, "

@@ -40,6 +40,7 @@ from DanceUtils import DanceError, check_number, run_cli
 from GenVanilla import AUGMENT, MASK_WEIGHT, NGF, UPSAMPLE, GenVanillaNN, add_decoder_argument
 
 # Defaults of `python GenGAN.py` (command-line flags override them).
+TRAINER = "python GenGAN.py" # the command that trains this model (error messages, DanceGenerators)
 GAN_LOSS = "lsgan"          # lsgan (least squares, pix2pix's choice) | hinge | wgan-gp
 GAN_LOSSES = ("lsgan", "hinge", "wgan-gp")
 NDF = 32                    # width of the discriminator: channels of its first layer (pix2pix: 64)
@@ -238,6 +239,9 @@ class GenGAN(GenVanillaNN):
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(NOISE_SEED)
             return super().generate_layers(ske, box, view)
+
+    def trainer(self):
+        return TRAINER
 
     def training_settings(self):
         return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=self.lambda_l1,

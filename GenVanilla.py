@@ -38,7 +38,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-import DanceGenerators
 import DanceTrain
 from DanceTrain import (BATCH, BETAS, EPOCHS, LR, MODEL_VERSION, add_training_arguments, autocast,
                         check_settings, check_training_arguments, for_training, load_state, open_dataset,
@@ -69,6 +68,7 @@ MASK_WEIGHT = 0.1             # with a plate: weight of the opacity's L1 distanc
 # per cent slower on a CPU (measured on the sample, 128 px: +4 % for the GAN, +8 % for vanilla_image).
 DATASET_MEMORY_BYTES = 2 << 30
 NAMES = {1: "vanilla_ske", 2: "vanilla_image"}  # the model's name of each option (DanceGenerators.py)
+TRAINERS = {name: f"python GenVanilla.py --opt {opt}" for opt, name in NAMES.items()}  # the command of each
 # What model files written before a setting existed meant by its absence.
 OLDER_FILES = {"plate": False, "upsample": "transpose", "dropout": 0.0}
 
@@ -610,10 +610,14 @@ class GenVanillaNN:
             network.to(memory_format=torch.channels_last)
         return network
 
+    def trainer(self):
+        """The script (and its option) that trains this model."""
+        return TRAINERS[self.name]
+
     def train_command(self):
-        """The command that trains this model (for error messages), from the registry of generators."""
+        """The command that trains this model (for error messages)."""
         size = "" if self.image_size == self.videoSke.image_size else f" --size {self.image_size}"
-        return DanceGenerators.train_command(self.name, self.videoSke.directory) + size
+        return f"{self.trainer()} --data {self.videoSke.directory}{size}"
 
     # ------------------------------------------------------------------ model file
     def training_settings(self):

@@ -269,6 +269,27 @@ def test_command_line_trains_a_small_model(small_vs, capsys):
     assert "vanilla_ske: 1 epochs" in capsys.readouterr().out
 
 
+def test_command_line_trains_for_a_time_budget_and_resumes_within_it(small_vs, capsys):
+    args = ["--data", small_vs.directory, "--opt", "1", "--size", str(SIZE), "--ngf", str(NGF), "--batch", "4",
+            "--device", "cpu"]
+    assert main(args + ["--minutes", "0.05"]) == 0           # 3 s of training, epochs of a few ms: many
+    assert os.path.isfile(os.path.join(small_vs.directory, "models", f"vanilla_ske_{SIZE}.pt"))
+    out = capsys.readouterr().out
+    epochs = int(out.split("vanilla_ske: ")[1].split(" epochs")[0])
+    assert epochs > 20, out                                   # the budget, not EPOCHS, ended the run
+    # The same command again: the checkpoint's minutes count, the budget is (nearly) spent: a few more
+    # epochs at most (what is left of it), not another 3 s worth.
+    assert main(args + ["--minutes", "0.05"]) == 0
+    again = int(capsys.readouterr().out.split("vanilla_ske: ")[1].split(" epochs")[0])
+    assert epochs < again < 1.5 * epochs
+
+
+@pytest.mark.parametrize("minutes", ["0", "-1", "nan", "inf"])
+def test_command_line_refuses_a_budget_that_is_no_time(small_vs, minutes, run_cli, one_error):
+    code, out, err = run_cli("GenVanilla.py", "--data", small_vs.directory, f"--minutes={minutes}", timeout=120)
+    one_error(code, err, f"--minutes {float(minutes):g}", "finite number above 0")
+
+
 def test_missing_default_dataset_explains_how_to_make_it(tmp_path, run_cli, one_error):
     code, out, err = run_cli("GenVanilla.py", "--epochs", "1", cwd=tmp_path, timeout=120)
     assert code == 2
