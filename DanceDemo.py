@@ -18,11 +18,9 @@ Keys in the window: q or Esc quits, space pauses, 1-4 switch the generator,
 s saves the current panels as a PNG.
 """
 import argparse
-import contextlib
 import hashlib
 import json
 import os
-import sys
 import time
 from collections import deque
 
@@ -34,12 +32,13 @@ import DanceGenerators
 from DanceScene import Scene, full_frame
 from DanceUtils import (DATA_DIR, VIDEO_EXTENSIONS, DanceError, atomic_path, check_output_file, has_display,
                         run_cli, shown, write_image)
+from DatasetPreparation import crop_side, detect_poses, to_crop_coordinates
 from GenNearest import TEMPORAL_WEIGHT
 from Skeleton import PoseDetector, Skeleton, draw_stick_figure
 from SkeletonSequence import OneEuroFilter, PoseNormalizer, smooth_sequence
 from VideoReader import VideoReader
-from VideoSkeleton import (VideoSkeleton, crop_side, dataset_dir_for, detect_poses, is_prepared_dataset,
-                           to_crop_coordinates)
+from VideoSkeleton import VideoSkeleton, dataset_dir_for, is_prepared_dataset
+from VideoWriter import VideoFileWriter, a_core_for_the_encoder
 
 # Defaults of `python DanceDemo.py` (command-line flags override them). Edit GEN_TYPE to switch generator.
 GEN_TYPE = "nearest"                        # nearest | vanilla_ske | vanilla_image | gan, or 1-4 (DanceGenerators.py)
@@ -51,7 +50,6 @@ VIEWS = ("auto", "scene", "crop")           #   where the target has a backgroun
 PANEL = 384                                 # height of each panel of the window, in pixels
 HOLD_SECONDS = 0.5                          # hold the last pose this long when the dancer is lost
 SMOOTH_SIGMA_SECONDS = 0.06                 # width of the centred smoothing of a video's poses
-SAMPLE_DIR = os.path.join(DATA_DIR, "sample")
 CACHE_DIR = os.path.join(DATA_DIR, "cache")          # source videos' skeletons, detected once
 SNAPSHOT_DIR = os.path.join(DATA_DIR, "snapshots")   # the window's `s` key
 WINDOW = "DanceDemo  (q quit, space pause, 1-4 generator, s snapshot)"
@@ -451,72 +449,12 @@ class DanceDemo:
         return count
 
 
-@contextlib.contextmanager
-def a_core_for_the_encoder():
-    """While a video is written, torch leaves one core to the encoder (ffmpeg, its own process):
-    torch's threads wait for each other by spinning, so one thread on a core that ffmpeg also
-    needs slows every layer (measured on 2 cores, GAN scene: 20.8 -> 32.8 frames/s)."""
-    torch = sys.modules.get("torch")   # only where a network generator has loaded it
-    threads = torch.get_num_threads() if torch else 1
-    if threads > 1:
-        torch.set_num_threads(threads - 1)
-    try:
-        yield
-    finally:
-        if threads > 1:
-            torch.set_num_threads(threads)
-
-
-class VideoFileWriter:
-    """H.264 through imageio-ffmpeg's ffmpeg when available, else OpenCV's mp4v; written atomically."""
-
-    def __init__(self, path, fps):
-        self.path, self.fps = path, fps
-        self.atomic = atomic_path(path)
-        self.tmp = None
-        self.ffmpeg = self.cv = None
-        self.size = None
-
-    def __enter__(self):
-        self.tmp = self.atomic.__enter__()
-        return self
-
-    def write(self, frame):
-        if self.size is None:
-            h, w = frame.shape[:2]
-            self.size = (w + w % 2, h + h % 2)  # H.264 wants even sizes
-            try:
-                import imageio_ffmpeg
-                self.ffmpeg = imageio_ffmpeg.write_frames(self.tmp, self.size, fps=self.fps, codec="libx264",
-                                                          pix_fmt_in="bgr24", quality=7, macro_block_size=2,
-                                                          ffmpeg_log_level="error",
-                                                          output_params=["-preset", "veryfast"])  # keep up with the demo
-                self.ffmpeg.send(None)
-            except (ImportError, RuntimeError, OSError):
-                self.ffmpeg = None
-                self.cv = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
-        if frame.shape[1] != self.size[0] or frame.shape[0] != self.size[1]:
-            frame = cv2.copyMakeBorder(frame, 0, self.size[1] - frame.shape[0], 0, self.size[0] - frame.shape[1],
-                                       cv2.BORDER_CONSTANT)
-        if self.ffmpeg is not None:
-            self.ffmpeg.send(np.ascontiguousarray(frame))
-        else:
-            self.cv.write(frame)
-
-    def __exit__(self, exc_type, exc, tb):
-        if self.ffmpeg is not None:
-            self.ffmpeg.close()
-        if self.cv is not None:
-            self.cv.release()
-        return self.atomic.__exit__(exc_type, exc, tb)
-
-
 # ---------------------------------------------------------------------- the built-in sample
 def ensure_sample(source, target):
     """Make the synthetic sample (videos + prepared target) when the defaults point at it and it is missing."""
     if source == SOURCE and not os.path.exists(SOURCE) or target == TARGET and not is_prepared_dataset(TARGET):
         import DanceSample
-        paths = DanceSample.make_sample(SAMPLE_DIR)
+        paths = DanceSample.make_sample(DanceSample.SAMPLE_DIR)
         if target == TARGET and not is_prepared_dataset(TARGET):
             VideoSkeleton(paths["target_video"], modFrame=1, out_dir=TARGET)
 
@@ -530,7 +468,7 @@ def default_output(source, target, gen):
 def check_size(size):
     """A DanceError for a --size no network can have (checked before anything is loaded)."""
     if size is not None:
-        from GenVanilla import power_of_two_levels
+        from ModelFile import power_of_two_levels
         power_of_two_levels(size)
 
 

@@ -4,8 +4,14 @@
     print(video.getTotalFrames(), video.fps, video.width, video.height)
     for frame in video:          # BGR uint8 images, one after the other
         ...
+
+and two helpers that let decoding overlap other work (OpenCV and NumPy release the GIL):
+    for item in prefetch(frames_of_something): ...   # produced ahead by a background thread
+    worker = InOrder(work); worker.put(args...); worker.finish()   # calls run in order, in a thread
 """
 import os
+import queue
+import threading
 
 import cv2
 
@@ -100,3 +106,92 @@ class VideoReader:
         cap = getattr(self, "cap", None)
         if cap is not None:
             cap.release()
+
+
+def read_examined(reader, mod_frame):
+    """Yield (frame number, frame) for one frame in mod_frame; the others are skipped without converting them."""
+    while True:
+        index = reader.position
+        frame = reader.readFrame()
+        if frame is None:
+            return
+        yield index, frame
+        if reader.skipFrames(mod_frame - 1) < mod_frame - 1:
+            return
+
+
+def prefetch(iterable, depth=4):
+    """Yield the items of `iterable`, produced ahead by a background thread.
+
+    Pass 1 decodes the next frames this way while MediaPipe works on the current one (both
+    release the GIL). An exception in the producer is raised here. Close the generator
+    (`.close()`) to stop the thread before releasing what it reads from.
+    """
+    items = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce():
+        try:
+            for item in iterable:
+                if not put((item, None)):
+                    return
+            put((end, None))
+        except BaseException as err:  # handed over to the consumer
+            put((end, err))
+
+    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, err = items.get()
+            if item is end:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class InOrder:
+    """Calls work(*args) in a background thread, one call after the other in the order given, while the
+    caller's thread goes on (OpenCV and NumPy release the GIL as they compute).
+
+        worker = InOrder(work); worker.put(a, b); ...; worker.finish()   # waits; raises work's error
+
+    At most `depth` calls wait (memory): put() blocks beyond. Call finish() (in a finally) to stop the thread.
+    """
+
+    def __init__(self, work, depth=8):
+        self.calls = queue.Queue(maxsize=depth)
+        self.error = None
+        self.thread = threading.Thread(target=self.run, args=(work,), name="in-order", daemon=True)
+        self.thread.start()
+
+    def run(self, work):
+        while (args := self.calls.get()) is not None:
+            if self.error is None:   # after an error, the remaining calls are only drained
+                try:
+                    work(*args)
+                except BaseException as err:   # handed over to finish()
+                    self.error = err
+
+    def put(self, *args):
+        self.calls.put(args)
+
+    def finish(self):
+        self.calls.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error

@@ -37,10 +37,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import VideoSkeleton as vs_module  # noqa: E402
+import DatasetPreparation as prep_module  # noqa: E402
 from Skeleton import PoseDetector  # noqa: E402
 from VideoReader import VideoReader  # noqa: E402
-from VideoSkeleton import KEEP_FRAMES_BYTES, VideoSkeleton  # noqa: E402
+from DatasetPreparation import KEEP_FRAMES_BYTES  # noqa: E402
+from VideoSkeleton import VideoSkeleton  # noqa: E402
 
 VIDEO = REPO.parent / "shared" / "data" / "videos" / "course_taichi2.mp4"
 CHUNK_BYTES = 512 * 2**20   # frames held in memory at once for "detect"
@@ -106,7 +107,7 @@ class TimedDetector(PoseDetector):
 def time_preparation(video, mod_frame, work):
     """(seconds, seconds inside detect(), the VideoSkeleton) of one forced preparation into `work`."""
     TimedDetector.seconds = 0.0
-    vs_module.PoseDetector = TimedDetector
+    prep_module.PoseDetector = TimedDetector
     try:
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):   # its one-line summary
@@ -114,7 +115,7 @@ def time_preparation(video, mod_frame, work):
                                out_dir=os.path.join(work, f"mod{mod_frame}"), progress=False)
         seconds = time.perf_counter() - start
     finally:
-        vs_module.PoseDetector = PoseDetector
+        prep_module.PoseDetector = PoseDetector
     return seconds, TimedDetector.seconds, vs
 
 

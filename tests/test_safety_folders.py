@@ -187,14 +187,15 @@ def test_a_file_written_into_the_dataset_during_a_forced_preparation_is_kept(sam
                                                                              capsys):
     """Checked again at the moment of replacing: the preparation is refused then, nothing is replaced."""
     import VideoSkeleton as vs_module
-    real_detect = vs_module.detect_poses
+    import DatasetPreparation as prep_module
+    real_detect = prep_module.detect_poses
 
     def detect_then_user_writes(*args, **kwargs):
         result = real_detect(*args, **kwargs)
         (with_models / "notes.txt").write_text("written while the preparation ran\n")
         return result
 
-    monkeypatch.setattr(vs_module, "detect_poses", detect_then_user_writes)
+    monkeypatch.setattr(prep_module, "detect_poses", detect_then_user_writes)
     before_dataset = snapshot(with_models)
     with pytest.raises(vs_module.DanceError, match="notes.txt appeared in it during the preparation"):
         vs_module.VideoSkeleton(str(sample["target"]), forceCompute=True, modFrame=2, size=64,

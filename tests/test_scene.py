@@ -8,7 +8,6 @@ import pytest
 import torch
 
 import DanceSample
-from DanceDemo import a_core_for_the_encoder
 from DanceEval import grid_energy, image_scores
 from DanceScene import Scene, border_fade, full_frame
 from DanceUtils import DanceError, blend
@@ -16,6 +15,7 @@ from GenGAN import GenGAN
 from GenNearest import GenNearest
 from GenVanilla import GenNNSkeImToImage, GenVanillaNN, NearestUpConv2d, build_generator, composite
 from VideoSkeleton import VideoSkeleton
+from VideoWriter import a_core_for_the_encoder
 
 SIZE = 64
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-import VideoSkeleton as vs_module
+import DatasetPreparation as prep_module
 from CameraMotion import STILL_SAMPLES
 from DanceUtils import DanceError
 from Skeleton import REDUCED_INDICES, Skeleton
@@ -136,9 +136,9 @@ def test_frames_kept_in_memory_or_decoded_again_give_the_same_dataset(clip, prep
     """Pass 1 keeps the frames to crop in memory when they fit (one decoding of the video),
     else pass 2 decodes the video again: the dataset is the same either way."""
     if budget_frames is not None:
-        monkeypatch.setattr(vs_module, "KEEP_FRAMES_BYTES", budget_frames * clip.width * clip.height * 3)
+        monkeypatch.setattr(prep_module, "KEEP_FRAMES_BYTES", budget_frames * clip.width * clip.height * 3)
     opened = []
-    real_reader = vs_module.VideoReader
+    real_reader = prep_module.VideoReader
 
     class CountingReader(real_reader):   # counts the frames each reader decodes
         def __init__(self, path):
@@ -150,7 +150,7 @@ def test_frames_kept_in_memory_or_decoded_again_give_the_same_dataset(clip, prep
             self.read += 1
             return super().readFrame()
 
-    monkeypatch.setattr(vs_module, "VideoReader", CountingReader)
+    monkeypatch.setattr(prep_module, "VideoReader", CountingReader)
     vs = prepare(clip.path, tmp_path / "again")
     # Decoding passes; the few frames spread over the video that tell what stands still are no pass.
     assert len([r for r in opened if r.read > STILL_SAMPLES]) == readers
@@ -168,7 +168,7 @@ def test_same_settings_load_without_detecting(clip, prepared_copy, monkeypatch):
     def no_detection(*args, **kwargs):
         raise AssertionError("detect_poses called for a dataset already prepared with these settings")
 
-    monkeypatch.setattr(vs_module, "detect_poses", no_detection)
+    monkeypatch.setattr(prep_module, "detect_poses", no_detection)
     before = snapshot(prepared_copy)
     vs = prepare(clip.path, prepared_copy)
     assert vs.reused is True
@@ -181,8 +181,8 @@ def test_same_settings_load_without_detecting(clip, prepared_copy, monkeypatch):
 def test_different_settings_prepare_again(clip, prepared_copy, monkeypatch, settings, mod_frame, size):
     frames = examined(clip, mod_frame)
     calls = []
-    real_detect = vs_module.detect_poses
-    monkeypatch.setattr(vs_module, "detect_poses", lambda *a, **k: calls.append(1) or real_detect(*a, **k))
+    real_detect = prep_module.detect_poses
+    monkeypatch.setattr(prep_module, "detect_poses", lambda *a, **k: calls.append(1) or real_detect(*a, **k))
     vs = prepare(clip.path, prepared_copy, **settings)
     assert calls == [1]
     assert vs.reused is False
@@ -197,8 +197,8 @@ def test_force_prepares_again_and_keeps_models(clip, prepared_copy, monkeypatch)
     (prepared_copy / "models").mkdir()
     (prepared_copy / "models" / "gan_128.pt").write_bytes(b"a trained model")
     calls = []
-    real_detect = vs_module.detect_poses
-    monkeypatch.setattr(vs_module, "detect_poses", lambda *a, **k: calls.append(1) or real_detect(*a, **k))
+    real_detect = prep_module.detect_poses
+    monkeypatch.setattr(prep_module, "detect_poses", lambda *a, **k: calls.append(1) or real_detect(*a, **k))
     vs = prepare(clip.path, prepared_copy, forceCompute=True)
     assert calls == [1]
     assert vs.reused is False and vs.skeCount() == len(examined(clip))
@@ -223,7 +223,7 @@ def test_cli_reuses_then_force_prepares_again(clip, prepared_copy, run_cli):
 
 
 # ---------------------------------------------------------------------- a failure half way
-class FailingDetector(vs_module.PoseDetector):
+class FailingDetector(prep_module.PoseDetector):
     """The real detector, until it fails on its fourth frame."""
 
     def detect(self, image):
@@ -235,7 +235,7 @@ class FailingDetector(vs_module.PoseDetector):
 
 def test_detection_failing_half_way_keeps_the_previous_dataset(clip, prepared_copy, monkeypatch):
     FailingDetector.calls = 0
-    monkeypatch.setattr(vs_module, "PoseDetector", FailingDetector)
+    monkeypatch.setattr(prep_module, "PoseDetector", FailingDetector)
     before = snapshot(prepared_copy)
     with pytest.raises(RuntimeError, match="half way"):
         prepare(clip.path, prepared_copy, forceCompute=True)
@@ -248,7 +248,7 @@ def test_detection_failing_half_way_keeps_the_previous_dataset(clip, prepared_co
 
 def test_cropping_failing_half_way_keeps_the_previous_dataset(clip, prepared_copy, monkeypatch):
     """Fails while images are being written into the new (partial) directory."""
-    real_crop = vs_module.crop_square
+    real_crop = prep_module.crop_square
     seen = {"calls": 0, "partial": []}
 
     def failing_crop(*args, **kwargs):
@@ -258,7 +258,7 @@ def test_cropping_failing_half_way_keeps_the_previous_dataset(clip, prepared_cop
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C
         return real_crop(*args, **kwargs)
 
-    monkeypatch.setattr(vs_module, "crop_square", failing_crop)
+    monkeypatch.setattr(prep_module, "crop_square", failing_crop)
     before = snapshot(prepared_copy)
     with pytest.raises(KeyboardInterrupt):
         prepare(clip.path, prepared_copy, modFrame=5)
@@ -269,7 +269,7 @@ def test_cropping_failing_half_way_keeps_the_previous_dataset(clip, prepared_cop
 
 def test_decoding_failing_half_way_is_raised_and_keeps_the_previous_dataset(clip, prepared_copy, monkeypatch):
     """The frames are decoded ahead in a background thread: its failure reaches the caller."""
-    real_skip = vs_module.VideoReader.skipFrames
+    real_skip = prep_module.VideoReader.skipFrames
     calls = []
 
     def failing_skip(self, n):
@@ -278,7 +278,7 @@ def test_decoding_failing_half_way_is_raised_and_keeps_the_previous_dataset(clip
             raise OSError("disk read error")
         return real_skip(self, n)
 
-    monkeypatch.setattr(vs_module.VideoReader, "skipFrames", failing_skip)
+    monkeypatch.setattr(prep_module.VideoReader, "skipFrames", failing_skip)
     before = snapshot(prepared_copy)
     with pytest.raises(OSError, match="disk read error"):
         prepare(clip.path, prepared_copy, forceCompute=True)
