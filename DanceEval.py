@@ -506,7 +506,7 @@ def main(argv=None):
     if args.dataset is None:
         parser.error("give the dataset to evaluate with --data DIR")
     if args.size is not None:
-        from GenVanilla import power_of_two_levels
+        from ModelFile import power_of_two_levels
         power_of_two_levels(args.size)
     args.out = args.out or default_out(args.dataset)
     check_output_folders(args.out, args.dataset)

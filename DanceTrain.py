@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_folder_for, check_number, pick_device, shown,
                         write_image)
+from ModelFile import check_settings, power_of_two_levels, read_torch_file
 from VideoSkeleton import VideoSkeleton
 
 # Defaults of the trainers (python GenVanilla.py / python GenGAN.py; flags override them).
@@ -55,82 +56,13 @@ BETAS = (0.5, 0.999)          # Adam's betas (pix2pix's: a short memory of the g
 WEIGHT_AVERAGE = 0.999        # generate with an exponential moving average of the trained weights, updated
                               # after every step (as StyleGAN and diffusion models do): the weights swing from
                               # step to step, their average less; 0: the last step's weights. The vanilla
-                              # networks' default; GenGAN has its own (GenGAN.WEIGHT_AVERAGE, 0: it blurs the GAN)
+                              # networks' default; GenGAN has its own (GenGAN.GAN_WEIGHT_AVERAGE, 0: it blurs the GAN)
 SAMPLE_COUNT = 4              # rows of the sample grid (fixed items spread over the dataset)
 SAMPLE_CELL = 128             # smaller images are enlarged to about this size in the sample grid
-MODEL_VERSION = 1             # version of the model-file format
-MAX_IMAGE_SIZE = 1024         # larger networks would not fit in memory
 MAX_WIDTH = 256               # --ngf / --ndf at most: the U-Net's inner layers have 8x as many channels (2048
                               # at 256: some 70 million weights per layer); wider would not fit in memory
 MIXED_PRECISION = True        # bf16 autocast where the device computes bf16 natively; False: float32 everywhere
 CHANNELS_LAST = True          # on CUDA, images and networks in channels-last memory (faster convolutions)
-
-
-# ====================================================================== model files
-def power_of_two_levels(image_size, smallest=16):
-    """log2(image_size), checking that the size is a power of two of at least `smallest`."""
-    levels = int(round(math.log2(image_size))) if image_size > 0 else 0
-    if not smallest <= image_size <= MAX_IMAGE_SIZE or 2 ** levels != image_size:
-        raise DanceError(f"--size {image_size}: the networks need a power of two from {smallest} to "
-                         f"{MAX_IMAGE_SIZE} (64, 128, 256...)")
-    return levels
-
-
-def read_torch_file(path, what="model file", remedy=""):
-    """torch.load(path) of a file holding only tensors and plain values, or a DanceError naming it.
-
-    remedy: what the error adds to say what to do next (e.g. "; train it again with: ...").
-    PyTorch's own text is not passed on: it suggests loading with weights_only=False, which would
-    run whatever code a doctored file holds.
-    """
-    if not os.path.isfile(path):
-        raise DanceError(f"{path}: no such {what}{remedy}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # a truncated zip, random bytes, a pickle of other objects...
-        raise DanceError(f"{path}: not a readable {what} (truncated, corrupted, or not made by this "
-                         f"project){remedy}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
-        raise DanceError(f"{path}: not a dance {what} (no settings){remedy}")
-    return data
-
-
-def trained_sizes(models_dir, name):
-    """The image sizes of the model files `<name>_<size>.pt` in models_dir (sorted)."""
-    sizes = []
-    if os.path.isdir(models_dir):
-        for entry in os.listdir(models_dir):
-            stem, ext = os.path.splitext(entry)
-            prefix, _, size = stem.rpartition("_")
-            if ext == ".pt" and prefix == name and size.isdigit():
-                sizes.append(int(size))
-    return sorted(sizes)
-
-
-def check_settings(path, settings, kind, image_size, what="model file"):
-    """A DanceError naming `path` when its settings are not those of a `kind` model of image_size px."""
-    if settings.get("version") != MODEL_VERSION:
-        raise DanceError(f"{path}: {what} format version {settings.get('version')}, this code reads {MODEL_VERSION}")
-    if settings.get("kind") != kind:
-        raise DanceError(f"{path}: holds a '{settings.get('kind')}' model, not a '{kind}' one")
-    if settings.get("image_size") != image_size:
-        raise DanceError(f"{path}: a model for {settings.get('image_size')} px images, not {image_size} px")
-
-
-def save_model(path, network, settings):
-    """Write {"state_dict", "settings"} to `path` atomically (the old file survives a failed write)."""
-    state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": state, "settings": dict(settings)}, tmp)
-
-
-def load_state(path, network, state_dict):
-    """network.load_state_dict(state_dict), or a DanceError naming `path`."""
-    try:
-        network.load_state_dict(state_dict)
-    except (RuntimeError, KeyError, TypeError) as err:
-        reason = str(err).strip().splitlines()[0][:160]
-        raise DanceError(f"{path}: the weights do not fit the network its settings describe ({reason})") from None
 
 
 # ====================================================================== mixed precision and several processes
@@ -140,7 +72,7 @@ def bf16_supported(device_type):
     if device_type == "cuda":
         return torch.cuda.is_bf16_supported()   # Ampere and later; older GPUs train in float32
     if device_type == "cpu" and os.environ.get("DANCE_CPU_BF16", "1") != "0":
-        try:   # x86 CPUs with AVX512-BF16 or AMX (oneDNN's kernels): GAN steps 1.7x faster, measured
+        try:   # x86 CPUs with AVX512-BF16 or AMX (oneDNN's kernels); others would emulate bf16, far slower
             return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
         except (AttributeError, RuntimeError):
             return False
@@ -151,8 +83,7 @@ def autocast(device, training=True):
     """bf16 mixed precision where the device has it (no loss scaling needed); plain float32 elsewhere.
 
     Autocast runs convolutions and matrix products in bf16 and keeps the losses in float32.
-    On a CPU only for training: batches of 16 gain 1.5-2.7x, one frame at a time loses 10-20 %
-    (measured, docs/BENCHMARKS.md). DANCE_CPU_BF16=0 in the environment keeps a CPU in float32.
+    On a CPU only for training: batches gain, one frame at a time loses (docs/BENCHMARKS.md). DANCE_CPU_BF16=0 in the environment keeps a CPU in float32.
     """
     if MIXED_PRECISION and bf16_supported(device.type) and (training or device.type != "cpu"):
         return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -1,14 +1,14 @@
 """The stick-figure generator trained with a discriminator, as pix2pix (Isola et al., 2017) does.
 
-    python GenGAN.py [--data DIR] [--epochs N] [--size S] [--device D] [--restart]
+    python GenGAN.py [--data DIR] [--minutes M | --epochs N] [--size S] [--device D] [--restart]
                      [--gan-loss lsgan|hinge|wgan-gp] [--batch B] [--lr LR] [--ngf N] [--ndf N]
                      [--lambda-l1 W] [--lambda-l1-background W] [--lambda-fm W]
 
 writes <data>/models/gan_<size>.pt (plus .ckpt.pt, _loss.png, _samples.png), as GenVanilla.py does.
 
 GenGAN is GenVanillaNN's option 2 with a different training step. Everything else comes from
-GenVanilla.py (the U-Net generator, the dataset) and DanceTrain.py (the training loop, the
-checkpoints, the loss curve, the sample grid, the model file). This file only adds:
+GenVanilla.py (the U-Net generator), DanceDataset.py (the dataset), DanceTrain.py (the training
+loop, the checkpoints, the loss curve, the sample grid) and ModelFile.py (the model file). This file only adds:
     - PatchDiscriminator: says, for each patch of an image, whether it is a real photo of the
       target in the pose of the stick figure; it sees both, concatenated (a conditional GAN);
     - the losses, as small functions: gan_loss_d, gan_loss_g, gradient_penalty, feature_matching_loss,
@@ -20,9 +20,9 @@ The generator's loss is  GAN + weighted L1(fake, real) + LAMBDA_FM * feature mat
 the GAN term makes the image look real (sharp), L1 keeps it the right image, feature matching
 (pix2pixHD) asks the fake to produce the same discriminator features as the real one, which
 steadies training. The L1 weight is the knob between the two: what no pose predicts (the grass,
-a caption) L1 can only blur, while the GAN invents it. Measured on taichi1 (docs/BENCHMARKS.md):
-100 everywhere (pix2pix) gives a pose-faithful person that MediaPipe recognises, on a smooth,
-blurred background; 10 everywhere gives texture but a ghostly person MediaPipe no longer finds.
+a caption) L1 can only blur, while the GAN invents it. A high weight everywhere (pix2pix's 100)
+gives a pose-faithful person that MediaPipe recognises, on a smooth, blurred background; a low one
+gives texture but a ghostly person MediaPipe no longer finds (docs/BENCHMARKS.md).
 So the weight depends on the place: LAMBDA_L1 (100) near the person, which the pose predicts,
 and LAMBDA_L1_BACKGROUND (10) away from it. "Near" comes from the stick figure itself
 (person_mask: its strokes, grown by a tenth of the image side), so it needs no segmentation.
@@ -53,9 +53,8 @@ LAMBDA_FM = 10.0            # weight of the feature-matching loss (pix2pixHD: 10
 LAMBDA_GP = 10.0            # weight of the gradient penalty of wgan-gp (Gulrajani et al.: 10)
 NOISE_AT_GENERATION = True  # generate with the dropout on, as in training (pix2pix); False: eval mode
 NOISE_SEED = 0              # ...with the same dropout for every frame, so that a video does not flicker
-WEIGHT_AVERAGE = 0.0        # GenGAN generates with its last weights, not their moving average (DanceTrain's
-                            # 0.999): measured on taichi1, the average blurs it (sharpness 0.73 -> 0.59) for
-                            # +0.005 SSIM, while it helps the vanilla networks a little
+GAN_WEIGHT_AVERAGE = 0.0    # GenGAN generates with its last weights, not their moving average (the vanilla
+                            # networks' DanceTrain.WEIGHT_AVERAGE): the average blurs a GAN's detail
 
 
 # ====================================================================== the discriminator
@@ -160,7 +159,7 @@ def person_mask(figures, radius):
 def square_pool(pool, x, radius, **options):
     """pool (max or mean) over the (2 radius + 1)^2 square around each pixel, as a row pass then a
     column pass: the same result (a square is a row of columns) for 2 (2 radius + 1) reads a pixel
-    instead of (2 radius + 1)^2 (7x faster here at 128 px)."""
+    instead of (2 radius + 1)^2."""
     size = 2 * radius + 1
     x = pool(x, (1, size), stride=1, padding=(0, radius), **options)
     return pool(x, (size, 1), stride=1, padding=(radius, 0), **options)
@@ -217,14 +216,13 @@ class GenGAN(GenVanillaNN):
         # D sees the generator's input (the stick figure, and the plate's crop with a plate) beside an image.
         self.netD = self._place(PatchDiscriminator(in_channels=(6 if self.plate else 3) + 3, ndf=ndf))
         self.noise_at_generation = NOISE_AT_GENERATION
-        self.weight_average = WEIGHT_AVERAGE
+        self.weight_average = GAN_WEIGHT_AVERAGE
 
     # ------------------------------------------------------------------ generation
     def generation_mode(self):
         """Eval mode, except the dropout: pix2pix runs its generator at test time "in exactly the same
         manner as during the training phase" (Isola et al., 3.3). The discriminator judged G's images
-        made with dropout; with it off, G averages over what the dropout would choose, a smoother image
-        (measured on taichi1, docs/BENCHMARKS.md)."""
+        made with dropout; with it off, G averages over what the dropout would choose, a smoother image."""
         network = self.generating_network()
         network.eval()
         if self.noise_at_generation:
@@ -273,7 +271,7 @@ class GenGAN(GenVanillaNN):
         instance norm treats each image on its own, so this equals two calls, and under torchrun
         DistributedDataParallel wants one call per backward. In G's step the real pair goes through
         D without gradients: its features are only the targets of feature matching, and leaving
-        them out of the backward makes the step 5 % faster on a CPU.
+        them out of the backward saves that work.
         """
         with autocast(self.device):
             output = self.trainG(source)

@@ -1,6 +1,6 @@
 """Generate a target person's image from a pose with a neural network, trained on the target's video.
 
-    python GenVanilla.py [--data DIR] [--opt 1|2] [--epochs N] [--size S] [--device D] [--restart]
+    python GenVanilla.py [--data DIR] [--opt 1|2] [--minutes M | --epochs N] [--size S] [--device D] [--restart]
                          [--batch B] [--lr LR] [--ngf N] [--augment]
 
 trains a generator on a prepared dataset (see VideoSkeleton.py) and writes, beside the data,
@@ -21,30 +21,33 @@ In Python:
     image = gen.generate(ske)           # BGR uint8, size x size x 3
     gen = GenVanillaNN(vs, loadFromFile=True, optSkeOrImage=2)   # later: the trained model
 
-The file is laid out as pix2pix / CycleGAN lay out theirs, each part on its own:
-    1. image <-> tensor conversions        3. the networks
-    2. the data: transforms and dataset    4. GenVanillaNN (build, optimiser, train_step, generate)
-The training loop, checkpoints, model files and the trainers' flags are DanceTrain.py's;
+The parts live apart, as pix2pix / CycleGAN keep theirs: the data (transforms, dataset, image <->
+tensor conversions) is DanceDataset.py's; this file holds the networks and GenVanillaNN (build,
+optimiser, train_step, generate). The training loop, checkpoints, model files and the trainers'
+flags are DanceTrain.py's;
 GenGAN.py reuses this file and only adds a discriminator and its losses.
 """
 import argparse
 import copy
 import os
 
-import cv2
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 import DanceTrain
-from DanceTrain import (BATCH, BETAS, EPOCHS, LR, MODEL_VERSION, add_training_arguments, autocast,
-                        check_settings, check_training_arguments, for_training, load_state, open_dataset,
-                        power_of_two_levels, read_torch_file, save_model, start_distributed, to_device,
-                        train_from_command_line, trained_sizes)
+from DanceTrain import (BATCH, BETAS, EPOCHS, LR, add_training_arguments, autocast, check_training_arguments,
+                        for_training, open_dataset, start_distributed, to_device, train_from_command_line)
+from DanceDataset import (SkeToImageTransform, SkeToVectorTransform, VideoSkeletonDataset, default_source_transform,
+                          image_to_tensor, tensor_to_image)
 from DanceUtils import DanceError, blend, pick_device, run_cli
+from ModelFile import (MODEL_VERSION, TrainedGenerator, check_settings, load_state, power_of_two_levels, read_torch_file,
+                       trained_sizes)
 from Skeleton import Skeleton
+
+# The course's names, importable from here as its text does (the dataset and transforms live in DanceDataset.py).
+__all__ = ["GenVanillaNN", "GenNNSke26ToImage", "GenNNSkeImToImage", "VideoSkeletonDataset", "SkeToImageTransform",
+           "SkeToVectorTransform"]
 
 # Defaults of `python GenVanilla.py` (command-line flags override them; DanceTrain.py has the shared ones:
 # --data, --epochs, --batch, --lr...).
@@ -56,234 +59,13 @@ DROPOUT = 0.0                 # dropout in the U-Net's innermost decoder blocks 
 AUGMENT = False               # random joint shift/scale of image and skeleton while training. Off: a dance
                               # video's camera stands still, and a shifted background, which no pose
                               # predicts, teaches the network to blur it (measured: docs/BENCHMARKS.md)
-AUG_SHIFT = 0.04              # augmentation: largest shift, as a fraction of the image side
-AUG_SCALE = 0.05              # augmentation: largest change of scale (0.05 = +-5 %)
 MASK_WEIGHT = 0.1             # with a plate: weight of the opacity's L1 distance to the person's mask, relative
                               # to the image's L1 weight: light, so the network may still draw what the mask
                               # misses (a shadow, a loose sleeve), but the opacity starts right
-# The training images (with a plate, also the plate's crops and the masks) are read once into memory
-# while they need at most this many bytes: 2 GiB holds 18,000 items of 128 px with a plate (43,000
-# without) or 1,100 of 512 px, and fits beside the networks on a laptop. A larger dataset is read
-# from disk item by item (by the DataLoader's workers beside a GPU): the same items, an epoch a few
-# per cent slower on a CPU (measured on the sample, 128 px: +4 % for the GAN, +8 % for vanilla_image).
-DATASET_MEMORY_BYTES = 2 << 30
-NAMES = {1: "vanilla_ske", 2: "vanilla_image"}  # the model's name of each option (DanceGenerators.py)
-TRAINERS = {name: f"python GenVanilla.py --opt {opt}" for opt, name in NAMES.items()}  # the command of each
+OPTION_NAMES = {1: "vanilla_ske", 2: "vanilla_image"}  # the model's name of each option (DanceGenerators.py)
+TRAINERS = {name: f"python GenVanilla.py --opt {opt}" for opt, name in OPTION_NAMES.items()}  # the command of each
 # What model files written before a setting existed meant by its absence.
 OLDER_FILES = {"plate": False, "upsample": "transpose", "dropout": 0.0}
-
-
-# ====================================================================== 1. images <-> tensors
-def image_to_tensor(image):
-    """BGR uint8 image (H, W, 3) -> RGB float tensor (3, H, W) in [-1, 1]."""
-    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return torch.from_numpy(rgb).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
-
-
-def tensor_to_image(tensor):
-    """RGB tensor (3, H, W) or (1, 3, H, W) in [-1, 1] -> BGR uint8 image (H, W, 3)."""
-    tensor = tensor.detach().float().reshape(3, *tensor.shape[-2:])
-    rgb = ((tensor.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-
-
-tensor2image = tensor_to_image  # the course's name
-
-
-def uint8_to_signed(image):
-    """uint8 tensor (3, H, W) -> float tensor in [-1, 1]: the default target transform."""
-    return image.float().div_(127.5).sub_(1.0)
-
-
-def stick_figure(ske, image_size):
-    """The stick figure of `ske` drawn on a black BGR uint8 image of image_size x image_size."""
-    image = np.zeros((image_size, image_size, 3), np.uint8)
-    return ske.draw_reduced(image)
-
-
-# ====================================================================== 2. the data
-class SkeToImageTransform:
-    """Skeleton -> its stick figure as a network input: RGB float tensor (3, S, S) in [-1, 1].
-
-    The figure is drawn on a black image (Skeleton.draw_reduced: one colour per limb) and
-    converted to RGB like the target images, so colours mean the same thing on both sides.
-    """
-
-    def __init__(self, image_size):
-        self.imsize = image_size
-
-    def __call__(self, ske):
-        return image_to_tensor(stick_figure(ske, self.imsize))
-
-
-class SkeToVectorTransform:
-    """Skeleton -> float tensor: the 26 numbers of the reduced form (or the 99 of all landmarks)."""
-
-    def __init__(self, reduced=True):
-        self.reduced = reduced
-
-    def __call__(self, ske):
-        return torch.from_numpy(np.asarray(ske.__array__(reduced=self.reduced), np.float32))
-
-
-def default_source_transform(optSkeOrImage, image_size, ske_reduced=True):
-    """What a network is given for a skeleton: the vector (option 1) or the stick figure (option 2)."""
-    return SkeToVectorTransform(ske_reduced) if optSkeOrImage == 1 else SkeToImageTransform(image_size)
-
-
-def shift_scale(landmarks, scale, shift):
-    """Landmarks (33, 3) scaled by `scale` about the image centre then shifted by `shift` (x, y fractions)."""
-    out = landmarks.copy()
-    out[:, :2] = (out[:, :2] - 0.5) * scale + 0.5 + shift
-    out[:, 2] *= scale
-    return out
-
-
-def shift_scale_image(image, scale, shift):
-    """The same transform as shift_scale() applied to an image (H, W, 3); borders repeat the edge.
-
-    A joint at x (a fraction) is drawn at pixel x * W, so scaling about x = 0.5 is scaling
-    about pixel W / 2, and the shift is shift * W pixels.
-    """
-    h, w = image.shape[:2]
-    matrix = np.float32([[scale, 0, (1 - scale) * w / 2 + shift[0] * w],
-                         [0, scale, (1 - scale) * h / 2 + shift[1] * h]])
-    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-class VideoSkeletonDataset(Dataset):
-    """The (source, target) pairs of a prepared dataset, for a DataLoader.
-
-    videoSke          a VideoSkeleton (the target person's frames and skeletons)
-    ske_reduced       option 1's vector: the 26 reduced numbers (True) or all 99 (False)
-    source_transform  Skeleton -> network input; default: the vector (option 1) or the stick figure (option 2)
-    target_transform  uint8 RGB tensor (3, S, S) -> network target; default: float in [-1, 1]
-    optSkeOrImage     1 or 2, chooses the default source transform
-    image_size        the side S the targets are resized to
-    augment           True: every item gets a random shift (up to AUG_SHIFT of the side) and
-                      scale (up to +-AUG_SCALE) applied to the image and the skeleton together,
-                      so the stick figure still lies on the person
-    indices           only these items of videoSke (default: all)
-    plate             True (a dataset with a background plate): each item also has the plate's crop at
-                      its box and the person's mask. The source of option 2 is then the stick figure and
-                      the plate's crop (6 channels), and the target the real image, the mask and the
-                      plate's crop (7 channels: the training step composites over the plate).
-
-    All target images are read once into one uint8 tensor (K, S, S, 3), RGB (1482 images of
-    128 px are 73 MB), so an epoch never touches the disk, as long as they (and the plate's crops
-    and masks) fit in DATASET_MEMORY_BYTES; beyond, each item is read from disk when it is asked
-    for (images, backgrounds and masks are then None), with the same result.
-    """
-
-    def __init__(self, videoSke, ske_reduced=True, source_transform=None, target_transform=None,
-                 optSkeOrImage=1, image_size=128, augment=False, indices=None, plate=False):
-        self.videoSke = videoSke
-        self.image_size = image_size
-        self.augment = augment
-        self.plate = plate
-        self.indices = np.arange(len(videoSke)) if indices is None else np.asarray(indices)
-        if source_transform is None:
-            source_transform = default_source_transform(optSkeOrImage, image_size, ske_reduced)
-        self.source_transform = source_transform
-        self.target_transform = uint8_to_signed if target_transform is None else target_transform
-        self.landmarks = np.stack([videoSke.ske[i].landmarks for i in self.indices])
-        # The memory all items would take is known before reading any: every layer is resized to S x S.
-        needed = self.memory_needed()
-        self.in_memory = needed <= DATASET_MEMORY_BYTES
-        self.images = self.backgrounds = self.masks = None
-        if self.in_memory:
-            self._load()
-        elif DanceTrain.is_main_process():   # under torchrun, one line for all the processes
-            print(f"{videoSke.directory}: its {len(self)} training items need {needed / 2**30:.1f} GiB, more than "
-                  f"DATASET_MEMORY_BYTES ({DATASET_MEMORY_BYTES / 2**30:.1f} GiB, GenVanilla.py): each item is "
-                  f"read from disk when it is used")
-
-    def memory_needed(self):
-        """Bytes of all items in memory: an RGB image each, and with a plate an RGB plate crop and a mask."""
-        channels = 3 + (3 + 1 if self.plate else 0)
-        return len(self) * self.image_size * self.image_size * channels
-
-    def _load(self):
-        """Read every item into uint8 tensors, filled in place (no second copy of the data)."""
-        count, size = len(self), self.image_size
-        self.images = torch.empty((count, size, size, 3), dtype=torch.uint8)
-        stores = [self.images]
-        if self.plate:
-            self.backgrounds = torch.empty((count, size, size, 3), dtype=torch.uint8)
-            self.masks = torch.empty((count, size, size), dtype=torch.uint8)
-            stores += [self.backgrounds, self.masks]
-        for k in range(count):
-            for store, layer in zip(stores, self.read_layers(k)):
-                store[k] = torch.from_numpy(layer)
-
-    def read_layers(self, idx):
-        """Item idx's layers read from disk, at the dataset's size: [RGB image (S, S, 3)], and with a plate
-        also the plate's crop at its box (RGB) and the person's mask (S, S)."""
-        i = self.indices[idx]
-        layers = [self._fit(self.videoSke.readImage(i))]
-        if self.plate:
-            vs, box, view = self.videoSke, self.box(idx), self.videoSke.view(i)
-            # The mask teaches the opacity 0 away from the person, but not where the plate does not know
-            # the room (where the person always stood): there the network draws the room itself.
-            unsure = 255 - vs.confidence_crop(box, self.image_size, view=view)
-            layers += [self._fit(vs.plate_crop(box, self.image_size, view=view)),
-                       np.maximum(self._fit(vs.readMask(i)), unsure)]
-        return layers
-
-    def layers(self, idx):
-        """Item idx's layers (see read_layers): from memory, or from disk when they did not fit."""
-        if not self.in_memory:
-            return self.read_layers(idx)
-        stores = [self.images] + ([self.backgrounds, self.masks] if self.plate else [])
-        return [store[idx].numpy() for store in stores]
-
-    def _fit(self, image):
-        """A crop (BGR, or a mask) at the dataset's image size, RGB."""
-        if image.shape[:2] != (self.image_size, self.image_size):
-            interpolation = cv2.INTER_AREA if image.shape[0] > self.image_size else cv2.INTER_LINEAR
-            image = cv2.resize(image, (self.image_size, self.image_size), interpolation=interpolation)
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
-
-    def __len__(self):
-        return len(self.indices)
-
-    def box(self, idx):
-        """Item idx's crop box in the video's frame (x0, y0, side, side), or None without boxes."""
-        boxes = getattr(self.videoSke, "crop_boxes", None)
-        return None if boxes is None else boxes[self.indices[idx]]
-
-    def item(self, idx, augment=None):
-        """Item idx before the transforms: (Skeleton, uint8 RGB image (S, S, 3), plate crop or None,
-        mask (S, S) or None), augmented if asked (the same shift and scale for all)."""
-        augment = self.augment if augment is None else augment
-        landmarks, layers = self.landmarks[idx], self.layers(idx)
-        if augment:
-            scale = 1 + AUG_SCALE * (2 * torch.rand(()).item() - 1)
-            shift = AUG_SHIFT * (2 * torch.rand(2).numpy() - 1)
-            landmarks = shift_scale(landmarks, scale, shift)
-            layers = [shift_scale_image(layer, scale, shift) for layer in layers]
-        background, mask = layers[1:] if self.plate else (None, None)
-        return Skeleton(landmarks), layers[0], background, mask
-
-    def pair(self, idx, augment=None):
-        """Item idx before the transforms: (Skeleton, uint8 RGB image (S, S, 3)), augmented if asked."""
-        ske, image, _, _ = self.item(idx, augment)
-        return ske, image
-
-    def get(self, idx, augment=None):
-        """Item idx as (source, target) tensors; augment=None follows the dataset's setting."""
-        ske, image, background, mask = self.item(idx, augment)
-        source = self.source_transform(ske)
-        target = self.target_transform(torch.from_numpy(image).permute(2, 0, 1))
-        if self.plate:
-            background = uint8_to_signed(torch.from_numpy(background).permute(2, 0, 1))
-            if source.dim() == 3:   # a stick figure: the network also sees the room behind the person
-                source = torch.cat([source, background])
-            target = torch.cat([target, uint8_to_signed(torch.from_numpy(mask)[None]), background])
-        return source, target
-
-    def __getitem__(self, idx):
-        return self.get(idx)
 
 
 # ====================================================================== 3. the networks
@@ -407,8 +189,8 @@ class NearestUpConv2d(nn.Conv2d):
     def forward(self, x):
         if torch.is_grad_enabled():
             kernel = self.transposed_kernel()
-        else:   # generating: fold once, until the weights change (measured on a CPU, for a GAN with the "nearest"
-                # decoder: 8 ms a frame, against 21 when every frame folds its kernels anew)
+        else:   # generating: fold once, until the weights change (folding anew every frame would
+                # cost more than the layer itself)
             version = (self.weight._version, self.weight.data_ptr(), self.weight.dtype)
             if self._generation_kernel[0] != version:
                 self._generation_kernel = (version, self.transposed_kernel())
@@ -457,7 +239,7 @@ class GenNNSkeImToImage(nn.Module):
         init_weights(self)
 
     def _load_from_state_dict(self, state_dict, prefix, *args):
-        # Files of 2026-11-26 (decoder "resize") kept the enlargement as a layer of its own, so their
+        # The first files of decoder "resize" kept the enlargement as a layer of its own, so their
         # last convolution is called last.1; it is last.0 now (NearestUpConv2d does both).
         for name in ("weight", "bias"):
             if f"{prefix}last.1.{name}" in state_dict:
@@ -522,7 +304,7 @@ def composite(output, background):
 
 
 # ====================================================================== 4. the generator
-class GenVanillaNN:
+class GenVanillaNN(TrainedGenerator):
     """A target person's image from a skeleton, by a network trained on the target's video.
 
     videoSkeTgt     the target's VideoSkeleton (its directory receives models/)
@@ -545,7 +327,7 @@ class GenVanillaNN:
     after load(), `loaded_settings` holds everything the file recorded.
     """
 
-    name = None   # the model's one name (DanceGenerators.py): NAMES[optSkeOrImage]; GenGAN's is "gan"
+    name = None   # the model's one name (DanceGenerators.py): OPTION_NAMES[optSkeOrImage]; GenGAN's is "gan"
 
     def __init__(self, videoSkeTgt, loadFromFile=False, optSkeOrImage=1, image_size=None, device=None,
                  ngf=NGF, dropout=DROPOUT, augment=AUGMENT, model_dir=None, plate=None, upsample=UPSAMPLE):
@@ -554,7 +336,7 @@ class GenVanillaNN:
         check_upsample(upsample)
         self.videoSke = videoSkeTgt
         self.opt = optSkeOrImage
-        self.name = self.name or NAMES[optSkeOrImage]
+        self.name = self.name or OPTION_NAMES[optSkeOrImage]
         models = model_dir or os.path.join(videoSkeTgt.directory, "models")
         self.image_size = self.choose_size(image_size, models if loadFromFile else None)
         self.device = pick_device(device)
@@ -582,27 +364,6 @@ class GenVanillaNN:
             self.load()
         self._place(self.netG)
 
-    def choose_size(self, requested, models_dir=None):
-        """The image size: `requested`, else the dataset's crops; with models_dir (loading a model), the
-        size of the only model there when none has the dataset's size."""
-        if requested is not None:
-            power_of_two_levels(int(requested))
-            return int(requested)
-        size = self.videoSke.image_size
-        sizes = trained_sizes(models_dir, self.name) if models_dir else []
-        if sizes and size not in sizes:
-            if len(sizes) > 1:
-                raise DanceError(f"{models_dir}: {self.name} models of {', '.join(map(str, sizes))} px, none of "
-                                 f"the dataset's {size} px; choose one with --size")
-            size = sizes[0]
-        try:
-            power_of_two_levels(size)
-        except DanceError:
-            raise DanceError(f"{self.videoSke.directory}: its crops are {size} px, and the networks need a power "
-                             f"of two: give --size 128 (the crops are resized), or prepare the video again "
-                             f"with --size 128") from None
-        return size
-
     def _place(self, network):
         """Move a network to the device (channels-last on CUDA)."""
         network.to(self.device)
@@ -614,36 +375,10 @@ class GenVanillaNN:
         """The script (and its option) that trains this model."""
         return TRAINERS[self.name]
 
-    def train_command(self):
-        """The command that trains this model (for error messages)."""
-        size = "" if self.image_size == self.videoSke.image_size else f" --size {self.image_size}"
-        return f"{self.trainer()} --data {self.videoSke.directory}{size}"
-
-    # ------------------------------------------------------------------ model file
+    # ------------------------------------------------------------------ model file (see also ModelFile.TrainedGenerator)
     def training_settings(self):
         """How the network is trained, beyond its architecture (GenGAN adds its losses)."""
         return {"augment": self.augment}
-
-    def settings(self):
-        """What the model file records: the network's settings, how it is trained and how far."""
-        return dict(self.network_settings, **self.training_settings(), epochs=self.epochs_done,
-                    train_seconds=round(self.train_seconds, 1), notes=self.notes,
-                    dataset_fingerprint=self.videoSke.fingerprint)
-
-    def check_file(self, path, settings, what="model file"):
-        """A DanceError when the file at `path` was trained on another dataset than this one (files
-        made before datasets were fingerprinted record none, and are taken as they are)."""
-        recorded = settings.get("dataset_fingerprint")
-        if recorded is not None and recorded != self.videoSke.fingerprint:
-            raise DanceError(f"{path}: a {what} trained on another dataset than {self.videoSke.directory} "
-                             f"(was the folder prepared again from another video?)")
-
-    def set_progress(self, settings):
-        """How far the model of these settings (a model file's or a checkpoint's) was trained."""
-        self.epochs_done, self.train_seconds = settings.get("epochs", 0), settings.get("train_seconds", 0.0)
-
-    def save(self, path=None):
-        save_model(path or self.filename, self.generating_network(), self.settings())
 
     def load(self, path=None):
         """Load a model file written by save(); a DanceError naming the file when it cannot be used."""

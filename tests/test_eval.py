@@ -101,7 +101,7 @@ def test_the_decoder_is_chosen_recorded_and_checked(small_dataset, quick_report,
     """--upsample trains the networks with that decoder and says so in the report; a typo is refused."""
     import DanceEval
     from DanceUtils import DanceError
-    from DanceTrain import read_torch_file
+    from ModelFile import read_torch_file
     from GenVanilla import UPSAMPLE
     default_report, _ = quick_report
     assert default_report["upsample"] == UPSAMPLE

@@ -1,6 +1,6 @@
 """Bounded memory: GenNearest's crops and the training dataset's items stay on disk beyond a limit.
 
-NEAREST_MEMORY_BYTES (GenNearest.py) and DATASET_MEMORY_BYTES (GenVanilla.py) are set very low
+NEAREST_MEMORY_BYTES (GenNearest.py) and DATASET_MEMORY_BYTES (DanceDataset.py) are set very low
 here, so the synthetic sample takes the on-demand path: its results must be those of the
 in-memory path, item for item, and the user is told once, in one plain line.
 """
@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import GenNearest as gn
-import GenVanilla as gv
+import DanceDataset as data_module
 from GenNearest import GenNearest, TEMPORAL_WEIGHT
 from GenVanilla import GenVanillaNN, VideoSkeletonDataset
 
@@ -81,9 +81,9 @@ def test_the_limits_are_inclusive(sample_dataset, monkeypatch):
     assert not GenNearest(sample_dataset).in_memory
 
     needed = len(sample_dataset) * SIZE * SIZE * 3
-    monkeypatch.setattr(gv, "DATASET_MEMORY_BYTES", needed)
+    monkeypatch.setattr(data_module, "DATASET_MEMORY_BYTES", needed)
     assert VideoSkeletonDataset(sample_dataset, image_size=SIZE).in_memory
-    monkeypatch.setattr(gv, "DATASET_MEMORY_BYTES", needed - 1)
+    monkeypatch.setattr(data_module, "DATASET_MEMORY_BYTES", needed - 1)
     assert not VideoSkeletonDataset(sample_dataset, image_size=SIZE).in_memory
 
 
@@ -122,7 +122,7 @@ def test_dataset_over_its_limit_reads_the_same_items_from_disk(sample_dataset, m
     assert in_memory.in_memory and in_memory.images.shape == (len(picks), SIZE, SIZE, 3)
     assert "DATASET_MEMORY_BYTES" not in capsys.readouterr().out
 
-    monkeypatch.setattr(gv, "DATASET_MEMORY_BYTES", 1000)
+    monkeypatch.setattr(data_module, "DATASET_MEMORY_BYTES", 1000)
     reads = count_reads(monkeypatch, sample_dataset)
     on_disk = VideoSkeletonDataset(sample_dataset, **kwargs)
     assert reads == {"image": 0, "mask": 0}   # the memory needed is known before reading anything
@@ -146,7 +146,7 @@ def test_dataset_on_disk_works_in_dataloader_workers(sample_dataset, monkeypatch
     plate = bool(sample_dataset.has_plate)
     kwargs = dict(optSkeOrImage=2, image_size=SIZE, indices=np.arange(0, 40, 2), plate=plate)
     in_memory = VideoSkeletonDataset(sample_dataset, **kwargs)
-    monkeypatch.setattr(gv, "DATASET_MEMORY_BYTES", 0)
+    monkeypatch.setattr(data_module, "DATASET_MEMORY_BYTES", 0)
     on_disk = VideoSkeletonDataset(sample_dataset, **kwargs)
     assert not on_disk.in_memory
     # As DanceTrain.train makes it beside a GPU (loader_workers): worker processes read the items.
@@ -166,7 +166,7 @@ def test_one_epoch_trains_the_same_weights_over_the_limit(small_vs, monkeypatch,
         return gen.netG.state_dict()
 
     expected = one_epoch(small_vs.directory + "/models_in_memory")
-    monkeypatch.setattr(gv, "DATASET_MEMORY_BYTES", 0)
+    monkeypatch.setattr(data_module, "DATASET_MEMORY_BYTES", 0)
     got = one_epoch(small_vs.directory + "/models_on_disk")
     assert expected.keys() == got.keys()
     assert all(torch.equal(expected[k], got[k]) for k in expected)
