@@ -29,9 +29,8 @@ PLATE_FRAMES = 50            # the median is taken over at most this many frames
 PLATE_FRAMES_BYTES = 400 << 20   # ... and at most this much memory of frames (fewer frames for a 4K video)
 PLATE_MIN_FRAMES = 3         # with fewer, how well the plate fits would mean nothing
 PLATE_MARGIN = 0.03          # the person's mask grows by this share of the crop side: their blurred edge, shadow
-PLATE_MAX_ERROR = 7.0        # grey levels, as measured: still cameras fit their frames within 0.3-4 (the
-                             # sample 0.5, physio_squat 0.8, afrobeat 3.9); a camera that pans after the dancer
-                             # (course_taichi2) 9.8, a shot change (course_karate1) 8.8, the sample shaken 12-16
+PLATE_MAX_ERROR = 7.0        # grey levels: between what still cameras fit their frames within and what a shot
+                             # change or an unfollowed camera leaves (the table: docs/BENCHMARKS.md)
 PLATE_STRIP_VALUES = 16 << 20    # the median works on strips of rows of about this many values (memory)
 PLATE_MAX_PIXELS = 4             # a plate holds at most this many frames' worth of pixels (a long pan is refused)
 CLEAR_SHARE = 0.1                # a plate pixel is known when at least this share of the frames that saw it...

@@ -26,7 +26,7 @@ frame, so both methods give the same answer (tests/test_gen_nearest.py checks it
 All target images are loaded into memory once, so generate() reads no file, as long as they fit
 in NEAREST_MEMORY_BYTES; a larger dataset (say 1000 crops of 2048 px: 17 GB) stays on disk, and
 generate() reads the chosen frame's crop (and mask) when it needs it: the same images, one
-file read more per frame (0.2 ms at 128 px).
+file read more per frame.
 
 Temporal continuity. Plain nearest neighbour answers each query on its own, so
 consecutive output frames jump between distant parts of the target video and the
@@ -56,10 +56,10 @@ from DanceUtils import DATA_DIR, PROJECT_DIR, DanceError, blend, check_output_fi
 from Skeleton import Skeleton, draw_stick_figure, reduced_joints
 
 # From this many target frames on, search a k-d tree instead of brute force. Below, the brute
-# force's float32 array (K x 26 x 4 bytes: 10 MB at 100,000) stays in the CPU cache and takes
-# ~0.2-0.5 ms whatever the query; the tree's time depends on how far the query is from every
-# frame (5x faster than brute for a pose seen before, 2x slower for a new one at 100,000).
-# Above, the brute force becomes memory-bound and the tree wins on both (benchmarks/bench_nearest.py).
+# force's float32 array (K x 26 x 4 bytes) stays in the CPU cache and its time does not depend on
+# the query; the tree's depends on how far the query is from every frame (fast for a pose seen
+# before, slower than brute for a new one). Above, the brute force becomes memory-bound and the
+# tree wins on both (benchmarks/bench_nearest.py).
 INDEX_MIN_SIZE = 150_000
 TREE_LEAF_SIZE = 16         # points per k-d tree leaf (measured best on pose data, benchmarks/bench_nearest.py)
 TEMPORAL_WEIGHT = 0.3       # recommended temporal_weight (the constructor's default 0 is the plain nearest)

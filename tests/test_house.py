@@ -1,5 +1,6 @@
 """The house rules a newcomer relies on: the modules' imports point one way (docs/DESIGN.md: a module
-imports only modules upstream of it), read from the source, imports inside functions included."""
+imports only modules upstream of it), read from the source, imports inside functions included; and
+every module is short enough to read in one sitting."""
 import ast
 from pathlib import Path
 
@@ -63,3 +64,11 @@ def test_no_module_imports_one_that_imports_it_back():
     graph = {name: project_imports(path) for name, path in MODULES.items()}
     cycle = find_cycle(graph)
     assert cycle is None, "import circle: " + " -> ".join(cycle)
+
+
+MAX_MODULE_LINES = 550   # a module a newcomer reads in one sitting; past it, something in it has another job
+
+
+def test_every_module_is_short_enough_to_read_in_one_sitting():
+    long = {name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) >= MAX_MODULE_LINES}
+    assert not long, f"modules of {MAX_MODULE_LINES} lines or more: {long}; move what is not their job elsewhere"
