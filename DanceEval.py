@@ -495,8 +495,6 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=SEED,
                         help="the networks' random start (default: %(default)s); another seed, same command: "
                              "the run-to-run noise")
-    from GenVanilla import add_decoder_argument
-    add_decoder_argument(parser)
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_EPOCHS} epoch on {QUICK_ITEMS} frames: checks the whole path in a minute")
     args = parser.parse_args(argv)
@@ -515,7 +513,7 @@ def main(argv=None):
     gens = [g.strip() for g in args.gens.split(",") if g.strip()]
     pick_device(args.device)   # evaluate() checks --minutes (nan or inf: a budget that never runs out)
     report = evaluate(args.dataset, args.out, gens, args.epochs, args.device, args.quick, args.size,
-                      minutes=args.minutes, seed=args.seed, upsample=args.upsample)
+                      minutes=args.minutes, seed=args.seed)
     print(report_markdown(report))
     print(f"wrote {os.path.join(args.out, 'report.json')}, report.md and grid.png")
     return 0

@@ -37,7 +37,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from DanceTrain import (BETAS, LR, add_training_arguments, autocast, check_training_arguments, check_width,
                         for_training, open_dataset, start_distributed, train_from_command_line)
 from DanceUtils import DanceError, check_number, run_cli
-from GenVanilla import AUGMENT, MASK_WEIGHT, NGF, UPSAMPLE, GenVanillaNN, add_decoder_argument
+from GenVanilla import AUGMENT, MASK_WEIGHT, NGF, UPSAMPLE, GenVanillaNN
 
 # Defaults of `python GenGAN.py` (command-line flags override them).
 TRAINER = "python GenGAN.py" # the command that trains this model (error messages, DanceGenerators)
@@ -321,7 +321,6 @@ class GenGAN(GenVanillaNN):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the target's GAN generator (pix2pix style).")
     add_training_arguments(parser, ngf=NGF, augment=AUGMENT)
-    add_decoder_argument(parser)
     parser.add_argument("--gan-loss", choices=GAN_LOSSES, default=GAN_LOSS,
                         help="the adversarial loss (default: %(default)s)")
     parser.add_argument("--ndf", type=int, default=NDF, help="width of the discriminator (default: %(default)s)")
@@ -338,8 +337,7 @@ def main(argv=None):
     check_loss_weights(args.lambda_l1, args.lambda_fm, args.lambda_l1_background)   # before the dataset is loaded
     gen = GenGAN(open_dataset(args.data), image_size=args.size, device=start_distributed(args.device),
                  gan_loss=args.gan_loss, ngf=args.ngf, ndf=args.ndf, augment=args.augment,
-                 lambda_l1=args.lambda_l1, lambda_fm=args.lambda_fm, lambda_l1_background=args.lambda_l1_background,
-                 upsample=args.upsample)
+                 lambda_l1=args.lambda_l1, lambda_fm=args.lambda_fm, lambda_l1_background=args.lambda_l1_background)
     train_from_command_line(gen, args, what=f"{gen.name} ({gen.gan_loss})")
     return 0
 

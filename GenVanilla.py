@@ -126,9 +126,9 @@ UPSAMPLINGS = ("resize", "nearest", "transpose")
 
 
 def check_upsample(how):
-    """`how` when it is one of UPSAMPLINGS, else a DanceError in the words of the --upsample flag."""
+    """`how` when it is one of UPSAMPLINGS, else a DanceError."""
     if how not in UPSAMPLINGS:
-        raise DanceError(f"--upsample {how}: choose one of {', '.join(UPSAMPLINGS)}")
+        raise DanceError(f"upsample {how!r}: not a U-Net decoder; choose one of {', '.join(UPSAMPLINGS)}")
     return how
 
 
@@ -521,25 +521,15 @@ class GenVanillaNN(TrainedGenerator):
 
 
 # ====================================================================== the command line
-def add_decoder_argument(parser):
-    """--upsample, which GenVanilla.py and GenGAN.py share."""
-    parser.add_argument("--upsample", choices=UPSAMPLINGS, default=UPSAMPLE,
-                        help="how the U-Net's decoder doubles the size (option 2 and the GAN): resize (cheapest), "
-                             "nearest (a kernel per pixel) or transpose (pix2pix's, leaves a grid) "
-                             "(default: %(default)s)")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the target's generator GenVanillaNN (option 1 or 2).")
     add_training_arguments(parser, ngf=NGF, augment=AUGMENT)
-    add_decoder_argument(parser)
     parser.add_argument("--opt", type=int, choices=(1, 2), default=OPT,
                         help="1: 26 skeleton numbers -> image, 2: stick figure -> image (default: %(default)s)")
     args = parser.parse_args(argv)
     check_training_arguments(args)
     gen = GenVanillaNN(open_dataset(args.data), optSkeOrImage=args.opt, image_size=args.size,
-                       device=start_distributed(args.device), ngf=args.ngf, augment=args.augment,
-                       upsample=args.upsample)
+                       device=start_distributed(args.device), ngf=args.ngf, augment=args.augment)
     train_from_command_line(gen, args)
     return 0
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from DanceTrain import to_device  # noqa: E402
 from DanceUtils import pick_device  # noqa: E402
 from GenGAN import GenGAN  # noqa: E402
-from GenVanilla import GenVanillaNN, add_decoder_argument  # noqa: E402
+from GenVanilla import UPSAMPLE, UPSAMPLINGS, GenVanillaNN  # noqa: E402
 
 EPOCH_IMAGES = 1186   # taichi1's first 80 %: what DanceEval trains on
 
@@ -104,7 +104,8 @@ def main():
     parser.add_argument("--sizes", default="128,256")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch", type=int, default=16)
-    add_decoder_argument(parser)
+    parser.add_argument("--upsample", choices=UPSAMPLINGS, default=UPSAMPLE,
+                        help="the U-Net's decoder (the trainers use the default; the others load from old files)")
     parser.add_argument("--gens", default="vanilla_ske,vanilla_image,gan", help="comma-separated (default: %(default)s)")
     args = parser.parse_args()
     device = pick_device(args.device)

@@ -98,7 +98,8 @@ def test_another_seed_trains_again_from_another_start(small_dataset, quick_repor
 
 
 def test_the_decoder_is_chosen_recorded_and_checked(small_dataset, quick_report, tmp_path):
-    """--upsample trains the networks with that decoder and says so in the report; a typo is refused."""
+    """The decoder is recorded in the report (the product trains the default; evaluate(upsample=) measures the
+    decoders old files use); a typo is refused."""
     import DanceEval
     from DanceUtils import DanceError
     from ModelFile import read_torch_file
@@ -110,9 +111,16 @@ def test_the_decoder_is_chosen_recorded_and_checked(small_dataset, quick_report,
     assert report["upsample"] == "nearest" and "decoder nearest" in (tmp_path / "report.md").read_text()
     model = read_torch_file(str(tmp_path / "models" / f"gan_{small_dataset.image_size}.pt"))
     assert model["settings"]["upsample"] == "nearest"
-    with pytest.raises(DanceError, match="--upsample bicubic: choose one of"):
+    with pytest.raises(DanceError, match="upsample 'bicubic': not a U-Net decoder; choose one of"):
         DanceEval.evaluate(small_dataset.directory, str(tmp_path / "other"), gens=["gan"], quick=True,
                            progress=False, upsample="bicubic")
+
+
+@pytest.mark.parametrize("script", ["GenVanilla.py", "GenGAN.py", "DanceEval.py"])
+def test_the_decoder_is_no_flag_of_the_product(script, run_cli):
+    """The decoders that lost their measurement are no choice for new models (old files still load)."""
+    code, out, err = run_cli(script, "--help", timeout=120)
+    assert code == 0 and "--upsample" not in out
 
 
 def test_a_folder_that_is_not_a_dataset(tmp_path, run_cli, one_error):

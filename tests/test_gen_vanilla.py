@@ -270,18 +270,21 @@ def test_command_line_trains_a_small_model(small_vs, capsys):
 
 
 def test_command_line_trains_for_a_time_budget_and_resumes_within_it(small_vs, capsys):
+    from ModelFile import read_torch_file
     args = ["--data", small_vs.directory, "--opt", "1", "--size", str(SIZE), "--ngf", str(NGF), "--batch", "4",
             "--device", "cpu"]
-    assert main(args + ["--minutes", "0.05"]) == 0           # 3 s of training, epochs of a few ms: many
-    assert os.path.isfile(os.path.join(small_vs.directory, "models", f"vanilla_ske_{SIZE}.pt"))
+    model = os.path.join(small_vs.directory, "models", f"vanilla_ske_{SIZE}.pt")
+    assert main(args + ["--minutes", "0.05"]) == 0           # a budget of 3 s, epochs of a few ms each
     out = capsys.readouterr().out
-    epochs = int(out.split("vanilla_ske: ")[1].split(" epochs")[0])
-    assert epochs > 20, out                                   # the budget, not EPOCHS, ended the run
-    # The same command again: the checkpoint's minutes count, the budget is (nearly) spent: a few more
-    # epochs at most (what is left of it), not another 3 s worth.
+    assert "epoch 1/100000" in out, out                       # the budget, not EPOCHS, ends the run
+    first = read_torch_file(model)["settings"]
+    # The run stops before an epoch as long as the last would pass the budget: near it, not past it by much.
+    assert 1.5 < first["train_seconds"] < 3 + 1.5, first
+    # The same command again: the checkpoint's seconds count, so it only finishes what is left.
     assert main(args + ["--minutes", "0.05"]) == 0
-    again = int(capsys.readouterr().out.split("vanilla_ske: ")[1].split(" epochs")[0])
-    assert epochs < again < 1.5 * epochs
+    again = read_torch_file(model)["settings"]
+    assert again["epochs"] > first["epochs"]
+    assert again["train_seconds"] < 3 + 1.5, again
 
 
 @pytest.mark.parametrize("minutes", ["0", "-1", "nan", "inf"])

@@ -128,7 +128,7 @@ def test_the_folded_kernel_kept_for_generation_follows_the_weights():
 
 
 def test_an_unknown_decoder_is_refused_in_one_line(scene_sample):
-    with pytest.raises(DanceError, match="--upsample bicubic: choose one of resize, nearest, transpose"):
+    with pytest.raises(DanceError, match="upsample 'bicubic': not a U-Net decoder; choose one of resize, nearest, transpose"):
         GenVanillaNN(scene_sample["target"], optSkeOrImage=2, upsample="bicubic", device="cpu")
 
 
