@@ -49,10 +49,12 @@ from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_number, check_o
 from Skeleton import PoseDetector, draw_stick_figure, reduced_joints, torso_length
 from VideoSkeleton import VideoSkeleton, is_prepared_dataset
 
-# Defaults of `python DanceEval.py` (command-line flags override them).
+# The switches of `python DanceEval.py` (flags override them).
 GENS = DanceGenerators.NAMES   # every generator of the registry
-TRAIN_FRACTION = 0.8     # first 80 % of the frames train, the last 20 % test
 MINUTES = {"vanilla_ske": 3, "vanilla_image": 7, "gan": 50}  # training budgets of the full run (CPU minutes, 60 in all)
+SEED = 0
+# Inside the evaluation (rarely changed).
+TRAIN_FRACTION = 0.8     # first 80 % of the frames train, the last 20 % test
 QUICK_EPOCHS = 1
 QUICK_ITEMS = 60         # --quick uses this many frames of the dataset (spread over it)
 MIN_ITEMS = 10
@@ -63,7 +65,6 @@ PASTE_SIZE = 256         # the person is also scored at this size (where the sce
                          # has sharp crops: against them, networks of 128 px enlarged, nearest from its sharp crops
 PERSON_GROW = 0.03       # the person's region: the real frame's mask grown by this fraction of the image side
 NOPLATE = "_noplate"     # a generator drawing the whole crop, scored beside the one drawing over the plate
-SEED = 0
 
 
 # ---------------------------------------------------------------------- measures

@@ -43,12 +43,13 @@ from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_folder_for, che
 from ModelFile import check_settings, power_of_two_levels, read_torch_file
 from VideoSkeleton import VideoSkeleton
 
-# Defaults of the trainers (python GenVanilla.py / python GenGAN.py; flags override them).
+# The course's switches for both trainers (python GenVanilla.py / python GenGAN.py; flags override them).
 DATA = os.path.join(DATA_DIR, "sample_target")   # the target's prepared dataset (python VideoSkeleton.py makes this sample)
 EPOCHS = 20                   # epochs in all: a run resumed from its checkpoint trains up to this many
-UNTIL_BUDGET = 100_000        # the epochs of a run given only a time budget (--minutes): the budget ends it
 BATCH = 16                    # images per optimisation step
 LR = 2e-4                     # Adam's learning rate (pix2pix's)
+# Inside the training (rarely changed).
+UNTIL_BUDGET = 100_000        # the epochs of a run given only a time budget (--minutes): the budget ends it
 LR_DECAY = 0.2                # over the last fifth of a run the learning rate falls linearly towards 0, so
                               # the run ends on a settled network rather than mid-swing (pix2pix decays
                               # over the last half of its 200 epochs); 0: a constant rate

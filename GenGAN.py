@@ -39,17 +39,18 @@ from DanceTrain import (BETAS, LR, add_training_arguments, autocast, check_train
 from DanceUtils import DanceError, check_number, run_cli
 from GenVanilla import AUGMENT, MASK_WEIGHT, NGF, UPSAMPLE, GenVanillaNN
 
-# Defaults of `python GenGAN.py` (command-line flags override them).
-TRAINER = "python GenGAN.py" # the command that trains this model (error messages, DanceGenerators)
+# The course's switches for `python GenGAN.py` (flags override them; DanceTrain.py has the shared ones).
 GAN_LOSS = "lsgan"          # lsgan (least squares, pix2pix's choice) | hinge | wgan-gp
-GAN_LOSSES = ("lsgan", "hinge", "wgan-gp")
-NDF = 32                    # width of the discriminator: channels of its first layer (pix2pix: 64)
-D_LAYERS = 3                # stride-2 layers of the PatchGAN: 3 gives pix2pix's 70x70 patches
-GAN_DROPOUT = 0.5           # dropout in the U-Net's inner decoder blocks: pix2pix's source of noise
 LAMBDA_L1 = 100.0           # weight of L1(fake, real) in the generator's loss (pix2pix: 100; lower: sharper, less faithful)
 LAMBDA_L1_BACKGROUND = 10.0  # ...but only this weight away from the person, where no pose predicts the image
-PERSON_RADIUS = 0.1         # "near the person": within this fraction of the image side of a stick-figure stroke
 LAMBDA_FM = 10.0            # weight of the feature-matching loss (pix2pixHD: 10)
+NDF = 32                    # width of the discriminator: channels of its first layer (pix2pix: 64)
+# Inside the GAN (rarely changed).
+TRAINER = "python GenGAN.py" # the command that trains this model (error messages, DanceGenerators)
+GAN_LOSSES = ("lsgan", "hinge", "wgan-gp")
+D_LAYERS = 3                # stride-2 layers of the PatchGAN: 3 gives pix2pix's 70x70 patches
+GAN_DROPOUT = 0.5           # dropout in the U-Net's inner decoder blocks: pix2pix's source of noise
+PERSON_RADIUS = 0.1         # "near the person": within this fraction of the image side of a stick-figure stroke
 LAMBDA_GP = 10.0            # weight of the gradient penalty of wgan-gp (Gulrajani et al.: 10)
 NOISE_AT_GENERATION = True  # generate with the dropout on, as in training (pix2pix); False: eval mode
 NOISE_SEED = 0              # ...with the same dropout for every frame, so that a video does not flicker

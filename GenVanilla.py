@@ -49,16 +49,17 @@ from Skeleton import Skeleton
 __all__ = ["GenVanillaNN", "GenNNSke26ToImage", "GenNNSkeImToImage", "VideoSkeletonDataset", "SkeToImageTransform",
            "SkeToVectorTransform"]
 
-# Defaults of `python GenVanilla.py` (command-line flags override them; DanceTrain.py has the shared ones:
-# --data, --epochs, --batch, --lr...).
+# The course's switches for `python GenVanilla.py` (flags override them; DanceTrain.py has the shared
+# ones: --data, --minutes, --epochs, --batch, --lr...).
 OPT = 2                       # 1: 26 numbers -> image, 2: stick figure -> image
 NGF = 32                      # width of the generators: channels of their outermost layer (pix2pix uses 64,
                               # 32 trains about 4x faster on a CPU and is enough at 128 px)
-UPSAMPLE = "resize"           # how the U-Net's decoder doubles the size: one of UPSAMPLINGS (see `upsample`)
-DROPOUT = 0.0                 # dropout in the U-Net's innermost decoder blocks (pix2pix: 0.5, as noise for a GAN)
 AUGMENT = False               # random joint shift/scale of image and skeleton while training. Off: a dance
                               # video's camera stands still, and a shifted background, which no pose
-                              # predicts, teaches the network to blur it (measured: docs/BENCHMARKS.md)
+                              # predicts, teaches the network to blur it (docs/BENCHMARKS.md)
+# Inside the networks (rarely changed).
+UPSAMPLE = "resize"           # how the U-Net's decoder doubles the size: one of UPSAMPLINGS (see `upsample`)
+DROPOUT = 0.0                 # dropout in the U-Net's innermost decoder blocks (pix2pix: 0.5, as noise for a GAN)
 MASK_WEIGHT = 0.1             # with a plate: weight of the opacity's L1 distance to the person's mask, relative
                               # to the image's L1 weight: light, so the network may still draw what the mask
                               # misses (a shadow, a loose sleeve), but the opacity starts right
