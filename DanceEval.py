@@ -377,7 +377,9 @@ def scores_of(gen, split, detector):
     scores = dict(image_scores(images, split.real, split.masks), pose_error=error, detect_rate=rate,
                   ms_per_frame=ms, train_seconds=float(getattr(gen, "train_seconds", 0.0)))
     if split.paste:   # the person where the scene pastes it, against the sharp crops
-        pasted, _ = run_generator(gen, split, split.paste)
+        # A generator with sharp crops draws again at that size; any other's images are only enlarged.
+        pasted = (run_generator(gen, split, split.paste)[0] if getattr(gen, "sharp_size", 0) else
+                  [fit_size(image, split.paste) for image in images])
         at_paste = image_scores(pasted, split.real_paste, split.masks_paste)
         scores["at_paste"] = {key: at_paste[key] for key in ("ssim_person", "psnr_person", "sharpness_person")}
     return images, scores
