@@ -54,6 +54,14 @@ def stick_figure(ske, image_size):
     return ske.draw_reduced(image)
 
 
+def fit_rgb(image, size):
+    """A crop (BGR, or a mask) at size x size, RGB."""
+    if image.shape[:2] != (size, size):
+        interpolation = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_LINEAR
+        image = cv2.resize(image, (size, size), interpolation=interpolation)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
+
+
 # ====================================================================== 2. the data
 class SkeToImageTransform:
     """Skeleton -> its stick figure as a network input: RGB float tensor (3, S, S) in [-1, 1].
@@ -121,6 +129,9 @@ class VideoSkeletonDataset(Dataset):
                       its box and the person's mask. The source of option 2 is then the stick figure and
                       the plate's crop (6 channels), and the target the real image, the mask and the
                       plate's crop (7 channels: the training step composites over the plate).
+    high_size, patch  > 0 (GenGAN's enhancer, option 2): each item also has a patch x patch piece of
+                      the same at high_size (from the sharp crops), around a random place of the
+                      person: (source, target, high source, high target, the patch's (y, x) there).
 
     All target images are read once into one uint8 tensor (K, S, S, 3), RGB (1482 images of
     128 px are 73 MB), so an epoch never touches the disk, as long as they (and the plate's crops
@@ -129,9 +140,10 @@ class VideoSkeletonDataset(Dataset):
     """
 
     def __init__(self, videoSke, ske_reduced=True, source_transform=None, target_transform=None,
-                 optSkeOrImage=1, image_size=128, augment=False, indices=None, plate=False):
+                 optSkeOrImage=1, image_size=128, augment=False, indices=None, plate=False, high_size=0, patch=0):
         self.videoSke = videoSke
         self.image_size = image_size
+        self.high_size, self.patch = high_size, patch
         self.augment = augment
         self.plate = plate
         self.indices = np.arange(len(videoSke)) if indices is None else np.asarray(indices)
@@ -143,7 +155,7 @@ class VideoSkeletonDataset(Dataset):
         # The memory all items would take is known before reading any: every layer is resized to S x S.
         needed = self.memory_needed()
         self.in_memory = needed <= DATASET_MEMORY_BYTES
-        self.images = self.backgrounds = self.masks = None
+        self.stores = None
         if self.in_memory:
             self._load()
         elif is_main_process():   # under torchrun, one line for all the processes
@@ -152,50 +164,51 @@ class VideoSkeletonDataset(Dataset):
                   f"read from disk when it is used")
 
     def memory_needed(self):
-        """Bytes of all items in memory: an RGB image each, and with a plate an RGB plate crop and a mask."""
+        """Bytes of all items in memory: an RGB image each, and with a plate an RGB plate crop and a mask
+        (at image_size, and again at high_size for the enhancer)."""
         channels = 3 + (3 + 1 if self.plate else 0)
-        return len(self) * self.image_size * self.image_size * channels
+        return len(self) * (self.image_size ** 2 + self.high_size ** 2) * channels
 
     def _load(self):
         """Read every item into uint8 tensors, filled in place (no second copy of the data)."""
-        count, size = len(self), self.image_size
-        self.images = torch.empty((count, size, size, 3), dtype=torch.uint8)
-        stores = [self.images]
-        if self.plate:
-            self.backgrounds = torch.empty((count, size, size, 3), dtype=torch.uint8)
-            self.masks = torch.empty((count, size, size), dtype=torch.uint8)
-            stores += [self.backgrounds, self.masks]
-        for k in range(count):
-            for store, layer in zip(stores, self.read_layers(k)):
+        first = self.read_layers(0)
+        self.stores = [torch.empty((len(self),) + layer.shape, dtype=torch.uint8) for layer in first]
+        for k in range(len(self)):
+            for store, layer in zip(self.stores, first if k == 0 else self.read_layers(k)):
                 store[k] = torch.from_numpy(layer)
+
+    @property
+    def images(self):
+        """The training images in memory, uint8 RGB (K, S, S, 3); None when read from disk."""
+        return None if self.stores is None else self.stores[0]
 
     def read_layers(self, idx):
         """Item idx's layers read from disk, at the dataset's size: [RGB image (S, S, 3)], and with a plate
-        also the plate's crop at its box (RGB) and the person's mask (S, S)."""
+        also the plate's crop at its box (RGB) and the person's mask (S, S); with high_size the same
+        again at that size, from the sharp crops."""
+        layers = self.layers_at(idx, self.image_size, self.videoSke.readImage, self.videoSke.readMask)
+        if self.high_size:
+            layers += self.layers_at(idx, self.high_size, self.videoSke.readHighImage, self.videoSke.readHighMask)
+        return layers
+
+    def layers_at(self, idx, size, read_image, read_mask):
+        """Item idx's image [plate crop and mask] at size x size, from read_image and read_mask."""
         i = self.indices[idx]
-        layers = [self._fit(self.videoSke.readImage(i))]
+        layers = [fit_rgb(read_image(i), size)]
         if self.plate:
             vs, box, view = self.videoSke, self.box(idx), self.videoSke.view(i)
             # The mask teaches the opacity 0 away from the person, but not where the plate does not know
             # the room (where the person always stood): there the network draws the room itself.
-            unsure = 255 - vs.confidence_crop(box, self.image_size, view=view)
-            layers += [self._fit(vs.plate_crop(box, self.image_size, view=view)),
-                       np.maximum(self._fit(vs.readMask(i)), unsure)]
+            unsure = 255 - vs.confidence_crop(box, size, view=view)
+            layers += [fit_rgb(vs.plate_crop(box, size, view=view), size),
+                       np.maximum(fit_rgb(read_mask(i), size), unsure)]
         return layers
 
     def layers(self, idx):
         """Item idx's layers (see read_layers): from memory, or from disk when they did not fit."""
         if not self.in_memory:
             return self.read_layers(idx)
-        stores = [self.images] + ([self.backgrounds, self.masks] if self.plate else [])
-        return [store[idx].numpy() for store in stores]
-
-    def _fit(self, image):
-        """A crop (BGR, or a mask) at the dataset's image size, RGB."""
-        if image.shape[:2] != (self.image_size, self.image_size):
-            interpolation = cv2.INTER_AREA if image.shape[0] > self.image_size else cv2.INTER_LINEAR
-            image = cv2.resize(image, (self.image_size, self.image_size), interpolation=interpolation)
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
+        return [store[idx].numpy() for store in self.stores]
 
     def __len__(self):
         return len(self.indices)
@@ -205,9 +218,9 @@ class VideoSkeletonDataset(Dataset):
         boxes = getattr(self.videoSke, "crop_boxes", None)
         return None if boxes is None else boxes[self.indices[idx]]
 
-    def item(self, idx, augment=None):
-        """Item idx before the transforms: (Skeleton, uint8 RGB image (S, S, 3), plate crop or None,
-        mask (S, S) or None), augmented if asked (the same shift and scale for all)."""
+    def augmented(self, idx, augment=None):
+        """(Skeleton, [its layers: see read_layers]) of item idx, augmented if asked (the same shift and
+        scale for all)."""
         augment = self.augment if augment is None else augment
         landmarks, layers = self.landmarks[idx], self.layers(idx)
         if augment:
@@ -215,8 +228,14 @@ class VideoSkeletonDataset(Dataset):
             shift = AUG_SHIFT * (2 * torch.rand(2).numpy() - 1)
             landmarks = shift_scale(landmarks, scale, shift)
             layers = [shift_scale_image(layer, scale, shift) for layer in layers]
-        background, mask = layers[1:] if self.plate else (None, None)
-        return Skeleton(landmarks), layers[0], background, mask
+        return Skeleton(landmarks), layers
+
+    def item(self, idx, augment=None):
+        """Item idx before the transforms: (Skeleton, uint8 RGB image (S, S, 3), plate crop or None,
+        mask (S, S) or None), augmented if asked."""
+        ske, layers = self.augmented(idx, augment)
+        background, mask = layers[1:3] if self.plate else (None, None)
+        return ske, layers[0], background, mask
 
     def pair(self, idx, augment=None):
         """Item idx before the transforms: (Skeleton, uint8 RGB image (S, S, 3)), augmented if asked."""
@@ -224,16 +243,38 @@ class VideoSkeletonDataset(Dataset):
         return ske, image
 
     def get(self, idx, augment=None):
-        """Item idx as (source, target) tensors; augment=None follows the dataset's setting."""
-        ske, image, background, mask = self.item(idx, augment)
-        source = self.source_transform(ske)
-        target = self.target_transform(torch.from_numpy(image).permute(2, 0, 1))
-        if self.plate:
-            background = uint8_to_signed(torch.from_numpy(background).permute(2, 0, 1))
-            if source.dim() == 3:   # a stick figure: the network also sees the room behind the person
-                source = torch.cat([source, background])
-            target = torch.cat([target, uint8_to_signed(torch.from_numpy(mask)[None]), background])
-        return source, target
+        """Item idx as (source, target) tensors (with high_size, also the high patch: see the class);
+        augment=None follows the dataset's setting."""
+        ske, layers = self.augmented(idx, augment)
+        count = 3 if self.plate else 1
+        source, target = self.tensors(self.source_transform(ske), layers[:count])
+        if not self.high_size:
+            return source, target
+        high_source, high_target = self.tensors(SkeToImageTransform(self.high_size)(ske), layers[count:])
+        y, x = self.patch_corner(layers[-1] if self.plate else None)
+        patch = (slice(None), slice(y, y + self.patch), slice(x, x + self.patch))
+        return source, target, high_source[patch], high_target[patch], torch.tensor([y, x])
+
+    def tensors(self, source, layers):
+        """(source, target) of one size: the source [and the plate's crop]; the image [mask and plate's crop]."""
+        image = self.target_transform(torch.from_numpy(layers[0]).permute(2, 0, 1))
+        if not self.plate:
+            return source, image
+        background = uint8_to_signed(torch.from_numpy(layers[1]).permute(2, 0, 1))
+        if source.dim() == 3:   # a stick figure: the network also sees the room behind the person
+            source = torch.cat([source, background])
+        return source, torch.cat([image, uint8_to_signed(torch.from_numpy(layers[2])[None]), background])
+
+    def patch_corner(self, mask):
+        """(y, x) of a random patch at high_size around a random pixel of the person (`mask`, where the
+        enhancer has work: the plate gives the room), on the grid of the small image's pixels."""
+        step = self.high_size // self.image_size
+        people = np.flatnonzero(mask > 127) if mask is not None else []
+        place = (people[torch.randint(len(people), ()).item()] if len(people) else
+                 torch.randint(self.high_size ** 2, ()).item())
+        centre = np.array(divmod(place, self.high_size))
+        y, x = np.clip(centre - self.patch // 2, 0, self.high_size - self.patch) // step * step
+        return int(y), int(x)
 
     def __getitem__(self, idx):
         return self.get(idx)

@@ -24,8 +24,11 @@ scored against the real frame:
                     frame's person mask, grown by PERSON_GROW (a perfect background cannot hide
                     a poor person)
 
-With a background plate, every generator is scored twice, with the same training budget: drawing
-the person over the plate (NAME), and drawing the whole crop as without a plate (NAME_noplate).
+Beside each generator, the variants of --compare, each with one setting changed and the same
+training budget, scored as NAME_VARIANT (VARIANTS): with a background plate, drawing the whole crop
+as without one (noplate); with sharp crops, the GAN without its local enhancer (noenhancer: its
+128 px person enlarged); the U-Net with residual blocks or self-attention at its middle (blocks,
+attention).
     ms_per_frame    time of one generate() call
     train_seconds   training time of the network (0 for nearest)
 
@@ -34,9 +37,7 @@ Writes report.json, report.md and grid.png (real | stick figure | each generator
 import argparse
 import functools
 import hashlib
-import json
 import os
-import platform
 import time
 
 import cv2
@@ -44,9 +45,9 @@ import numpy as np
 from tqdm import tqdm
 
 import DanceGenerators
-from DanceUtils import (DATA_DIR, DanceError, atomic_path, check_number, check_output_folder, fit_size, pick_device,
-                        run_cli, shown, write_image)
-from Skeleton import PoseDetector, draw_stick_figure, reduced_joints, torso_length
+from DanceReport import report_markdown, versions, write_report
+from DanceUtils import DATA_DIR, DanceError, check_number, check_output_folder, fit_size, pick_device, run_cli, shown
+from Skeleton import PoseDetector, reduced_joints, torso_length
 from VideoSkeleton import VideoSkeleton, is_prepared_dataset
 
 # The switches of `python DanceEval.py` (flags override them).
@@ -60,11 +61,16 @@ QUICK_ITEMS = 60         # --quick uses this many frames of the dataset (spread 
 MIN_ITEMS = 10
 POSE_PAD = 64            # MediaPipe misses people on small crops: pad by this many pixels...
 POSE_UPSCALE = 3         # ...then enlarge this many times, for real and generated images alike
-GRID_ITEMS = 8
 PASTE_SIZE = 256         # the person is also scored at this size (where the scene pastes it), when the dataset
-                         # has sharp crops: against them, networks of 128 px enlarged, nearest from its sharp crops
+                         # has sharp crops: against them; nearest from its sharp crops, the GAN from its enhancer,
+                         # other networks' images enlarged
 PERSON_GROW = 0.03       # the person's region: the real frame's mask grown by this fraction of the image side
-NOPLATE = "_noplate"     # a generator drawing the whole crop, scored beside the one drawing over the plate
+# --compare: each generator also with one setting changed (NAME_VARIANT), where that setting means something.
+VARIANTS = {"noplate": {"plate": False},          # the whole crop drawn, not the person over the plate
+            "noenhancer": {"enhance": 0},         # GenGAN's 128 px person enlarged, not its local enhancer's
+            "blocks": {"middle_blocks": 2},       # the U-Net with residual blocks at its middle
+            "attention": {"attention": True}}     # the U-Net with self-attention at its middle
+COMPARE = ("noplate", "noenhancer")
 
 
 # ---------------------------------------------------------------------- measures
@@ -163,18 +169,19 @@ def split_signature(dataset, train_items):
 
 
 def trained_generator(name, dataset, train_items, budget, size, device, model_dir, on_epoch, progress=True,
-                      plate=False, seed=SEED, *, upsample, notes=None):
+                      plate=False, seed=SEED, *, upsample, notes=None, options=None):
     """The network `name` trained on the training split within `budget`; reused when already done.
 
     budget: {"epochs": n} or {"minutes": m}. on_epoch(gen) is called after every epoch (the
     quality-against-time curve). A model file records its split, budget and settings, so a
     later run reuses it only when all are the same (a changed recipe trains again).
-    upsample: the U-Net decoder's enlargement (one of GenVanilla.UPSAMPLINGS).
+    upsample: the U-Net decoder's enlargement (one of DanceNetworks.UPSAMPLINGS).
     notes: more to record in the model file once trained (read when the file is saved, after training).
+    options: more settings of the network (a variant's: VARIANTS).
     """
     import torch
 
-    options = dict(size=size, device=device, model_dir=model_dir, plate=plate, upsample=upsample)
+    options = dict(size=size, device=device, model_dir=model_dir, plate=plate, upsample=upsample, **(options or {}))
     gen = DanceGenerators.make(name, dataset, load=False, **options)
     recipe = dict(split_signature(dataset, train_items), budget=budget, network=gen.network_settings,
                   training=gen.training_settings(), seed=seed)
@@ -199,8 +206,9 @@ def trained_generator(name, dataset, train_items, budget, size, device, model_di
 
 def run_generator(gen, split, size=None):
     """Generated test frames at `size` (default: the split's) and milliseconds per frame. A generator that
-    draws over the plate draws each frame over the plate's crop at that frame's box. One with sharp crops
-    (GenNearest) gives them at a size above its dataset's; any other's images are resized (enlarged)."""
+    draws over the plate draws each frame over the plate's crop at that frame's box. One with a sharp person
+    (sharp_size: GenNearest's sharp crops, GenGAN's enhancer) draws it at a size above its dataset's; any
+    other's images are resized (enlarged)."""
     size = size or split.size
     if hasattr(gen, "reset"):
         gen.reset()
@@ -213,96 +221,6 @@ def run_generator(gen, split, size=None):
     images = [generate(k) for k in range(len(split.skeletons))]
     ms = 1000 * (time.perf_counter() - start) / len(images)
     return [fit_size(image, size) for image in images], ms
-
-
-# ---------------------------------------------------------------------- the report
-def versions(device):
-    import mediapipe
-    import torch
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "mediapipe": mediapipe.__version__,
-            "opencv": cv2.__version__, "device": str(device), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
-
-
-def write_text(path, text):
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            f.write(text)
-
-
-def report_markdown(report):
-    lines = [f"# DanceEval: {report['dataset']}", "",
-             f"{report['image_size']} px, {report['n_train']} training frames, {report['n_test']} test frames "
-             f"(the last {100 - round(100 * TRAIN_FRACTION)} %), device {report['device']}, "
-             f"seed {report.get('seed', SEED)}"
-             + (f", decoder {report['upsample']}" if "upsample" in report else "")
-             + (", quick run" if report.get("quick") else ""), "",
-             "| generator | SSIM | PSNR | SSIM person | PSNR person | pose error | detect rate | flicker | sharpness "
-             "| grid | ms/frame | train s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    fmt = lambda v, f: "-" if v is None else format(v, f)
-    for name, g in report["generators"].items():
-        lines.append(f"| {name} | {fmt(g['ssim'], '.3f')} | {fmt(g['psnr'], '.2f')} | {fmt(g.get('ssim_person'), '.3f')} "
-                     f"| {fmt(g.get('psnr_person'), '.2f')} | {fmt(g['pose_error'], '.3f')} | "
-                     f"{fmt(g['detect_rate'], '.2f')} | {fmt(g['flicker'], '.2f')} | {fmt(g['sharpness'], '.2f')} | "
-                     f"{fmt(g.get('grid'), '.2f')} | {fmt(g['ms_per_frame'], '.1f')} | {fmt(g['train_seconds'], '.0f')} |")
-    real = report["real"]
-    lines.append(f"| real frames (floor) | 1 | inf | 1 | inf | {fmt(real['pose_error'], '.3f')} | "
-                 f"{fmt(real['detect_rate'], '.2f')} | 1 | 1 | 1 | | |")
-    if report.get("paste_size"):
-        size = report["paste_size"]
-        lines += ["", f"The person at {size} px, where the scene pastes it, against the dataset's sharp crops "
-                      f"(networks: their {report['image_size']} px image enlarged; nearest: its sharp crops):", "",
-                  "| generator | SSIM person | PSNR person | sharpness person |", "|---|---|---|---|"]
-        for name, g in report["generators"].items():
-            paste = g.get("at_paste", {})
-            lines.append(f"| {name} | {fmt(paste.get('ssim_person'), '.3f')} | {fmt(paste.get('psnr_person'), '.2f')} "
-                         f"| {fmt(paste.get('sharpness_person'), '.2f')} |")
-    lines += ["", f"Pose detection: {report['pose_preprocessing']}.", "",
-              "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
-    return "\n".join(lines)
-
-
-def save_training_curves(path, curves, report):
-    """Quality on the test frames against training minutes, one line per network (PNG).
-
-    Drawn as DanceTrain.save_loss_curve draws: a matplotlib Figure without pyplot (no global state,
-    no window), one panel per measure, light grid."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(13, 3.8))
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(1, 3)
-    nearest = report["generators"].get("nearest")
-    for ax, key in zip(axes, ("ssim", "psnr", "sharpness")):
-        for name, points in curves.items():
-            if points:
-                ax.plot([p["minutes"] for p in points], [p[key] for p in points], marker=".", label=name)
-        if nearest:
-            ax.axhline(nearest[key], color="grey", linestyle="--", label="nearest")
-        ax.set_xlabel(f"training minutes ({report['device']})")
-        ax.set_title(key)
-        ax.grid(alpha=0.3)
-    axes[0].legend()
-    figure.suptitle(f"{report['dataset']}: held-out quality while training", fontsize=10)
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100)
-
-
-def comparison_grid(real, skeletons, outputs, items, size):
-    """One row per test frame: real | stick figure | each generator, with a header naming the columns."""
-    names = ["real", "stick figure"] + list(outputs)
-    rows = []
-    for i in items:
-        figure = np.zeros((size, size, 3), np.uint8)
-        draw_stick_figure(figure, skeletons[i].reduce())
-        rows.append(np.hstack([real[i], figure] + [outputs[name][i] for name in outputs]))
-    header = np.full((22, size * len(names), 3), 255, np.uint8)
-    for k, name in enumerate(names):
-        cv2.putText(header, name, (k * size + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([header] + rows)
 
 
 def person_region(mask, size):
@@ -336,15 +254,25 @@ class HeldOut:
             self.masks_paste = [person_region(self.test.readHighMask(i), self.paste) for i in range(len(self.test))]
 
 
-def budget_for(name, epochs, quick, minutes):
-    """How long network `name` trains: {"epochs": n} (given, or --quick) or {"minutes": m} (its share);
-    None for what does not train (nearest)."""
+def budget_for(name, epochs, quick, minutes, gens=GENS):
+    """How long network `name` trains: {"epochs": n} (given, or --quick) or {"minutes": m}: its share of
+    `minutes` among the networks of `gens` (each variant of it the same); None for what does not
+    train (nearest)."""
     if name not in MINUTES:
         return None
     if epochs is not None or quick:
         return {"epochs": epochs or QUICK_EPOCHS}
-    share = 1.0 if minutes is None else minutes / sum(MINUTES.values())
+    share = 1.0 if minutes is None else minutes / sum(MINUTES[gen] for gen in gens if gen in MINUTES)
     return {"minutes": round(MINUTES[name] * share, 2)}
+
+
+def applies(variant, name, split):
+    """Whether the variant changes something for generator `name` on this split (see VARIANTS)."""
+    if variant == "noplate":
+        return split.boxes is not None
+    if variant == "noenhancer":
+        return name == "gan" and bool(split.paste)
+    return name in ("vanilla_image", "gan")   # the U-Net's options
 
 
 def record_curve(points, split, gen):
@@ -355,16 +283,18 @@ def record_curve(points, split, gen):
                    "ssim": scores["ssim"], "psnr": scores["psnr"], "sharpness": scores["sharpness"]})
 
 
-def prepared_generator(name, split, budget, device, model_dir, progress, plate, seed=SEED, *, upsample):
+def prepared_generator(name, split, budget, device, model_dir, progress, options, seed=SEED, *, upsample):
     """(generator, its training curve) for `name`: nearest on the training frames, or a network
-    trained on them within `budget` (or reused from model_dir when trained so before); over the
-    background plate or not (`plate`), with the decoder `upsample`."""
+    trained on them within `budget` (or reused from model_dir when trained so before), with the
+    settings `options` (plate: over the background plate or not; a variant's) and the decoder `upsample`."""
+    options = dict(options)
+    plate = options.pop("plate")
     if name == "nearest":
         return DanceGenerators.make("nearest", split.dataset.subset(split.train_items), plate=plate), []
     curve = []
     gen = trained_generator(name, split.dataset, split.train_items, budget, split.size, device, model_dir,
                             functools.partial(record_curve, curve, split), progress, plate, seed,
-                            upsample=upsample, notes={"curve": curve})   # trained now: its curve kept with it
+                            upsample=upsample, notes={"curve": curve}, options=options)   # its curve kept with it
     if curve:
         return gen, curve
     return gen, gen.loaded_settings.get("notes", {}).get("curve", [])   # reused: the curve of its training
@@ -377,22 +307,24 @@ def scores_of(gen, split, detector):
     scores = dict(image_scores(images, split.real, split.masks), pose_error=error, detect_rate=rate,
                   ms_per_frame=ms, train_seconds=float(getattr(gen, "train_seconds", 0.0)))
     if split.paste:   # the person where the scene pastes it, against the sharp crops
-        # A generator with sharp crops draws again at that size; any other's images are only enlarged.
-        pasted = (run_generator(gen, split, split.paste)[0] if getattr(gen, "sharp_size", 0) else
-                  [fit_size(image, split.paste) for image in images])
+        # A generator with a sharp person draws again at that size; any other's images are only enlarged.
+        pasted, paste_ms = (run_generator(gen, split, split.paste) if getattr(gen, "sharp_size", 0) else
+                            ([fit_size(image, split.paste) for image in images], ms))
         at_paste = image_scores(pasted, split.real_paste, split.masks_paste)
         scores["at_paste"] = {key: at_paste[key] for key in ("ssim_person", "psnr_person", "sharpness_person")}
+        scores["at_paste"].update(pose_error=pose_scores(detector, pasted, split.skeletons)[0], ms_per_frame=paste_ms)
     return images, scores
 
 
 def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, quick=False, size=None, progress=True,
-             extra=None, minutes=None, seed=SEED, upsample=None):
+             extra=None, minutes=None, seed=SEED, upsample=None, compare=COMPARE):
     """Train (or reuse) and evaluate `gens` on dataset_dir; returns the report (also written to out_dir).
 
     extra: {name: generator} of ready generators to score beside them (anything with generate(ske)).
     minutes: total training minutes, shared among the networks as MINUTES shares them (default: MINUTES).
     seed: the networks' random start (another seed measures the run-to-run noise).
-    upsample: the U-Net decoder of the networks (GenVanilla.UPSAMPLINGS; None: GenVanilla.UPSAMPLE).
+    upsample: the U-Net decoder of the networks (DanceNetworks.UPSAMPLINGS; None: GenVanilla.UPSAMPLE).
+    compare: the variants (VARIANTS) scored beside each generator, where they change something.
     """
     if minutes is not None:
         check_number("--minutes", minutes)
@@ -403,7 +335,11 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
                          f"prepare a video with: python VideoSkeleton.py VIDEO")
     for name in gens:
         DanceGenerators.find(name, flag="--gens")
-    from GenVanilla import UPSAMPLE, check_upsample
+    for variant in compare:
+        if variant not in VARIANTS:
+            raise DanceError(f"--compare {variant}: not a variant; choose from {', '.join(VARIANTS)}")
+    from DanceNetworks import check_upsample
+    from GenVanilla import UPSAMPLE
     upsample = check_upsample(upsample or UPSAMPLE)
     dataset = VideoSkeleton(dataset_dir)
     if len(dataset) < MIN_ITEMS:
@@ -417,19 +353,18 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
               "image_size": split.size,
               "paste_size": split.paste,
               "n_train": int(len(split.train_items)), "n_test": int(len(split.test)), "quick": bool(quick),
+              "train_fraction": TRAIN_FRACTION,
               "seed": seed, "upsample": upsample,
               "pose_preprocessing": f"{POSE_PAD} px replicated border, then {POSE_UPSCALE}x bicubic enlargement, "
                                     f"MediaPipe Pose static mode, model_complexity 1",
               "generators": {}, "real": {}, "versions": versions(device)}
     outputs, curves = {}, {}
     extra = extra or {}
-    # With a plate, every generator twice, with the same budget: over the plate, and as NAME_noplate
-    # (drawing the whole crop, as without a plate).
-    variants = [(name, name, True) for name in gens]
-    if split.boxes is not None:
-        variants += [(name + NOPLATE, name, False) for name in gens]
-    else:
-        variants = [(name, name, False) for name in gens]
+    # Each generator, then each variant of it that changes something, with the same budget.
+    plate = {"plate": split.boxes is not None}
+    variants = [(name, name, plate) for name in gens]
+    variants += [(f"{name}_{variant}", name, dict(plate, **VARIANTS[variant]))
+                 for variant in compare for name in gens if applies(variant, name, split)]
     names = [variant[0] for variant in variants] + list(extra)
     bar = tqdm(["real"] + names, desc="evaluating", unit="generator", disable=not progress)
     detector = PoseDetector(static_image_mode=True)
@@ -437,11 +372,11 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
         error, rate = pose_scores(detector, split.real, split.skeletons)   # the floor: the real frames
         report["real"] = {"pose_error": error, "detect_rate": rate}
         bar.update()
-        for name, base, plate in variants:
+        for name, base, options in variants:
             bar.set_postfix_str(name)
-            models = os.path.join(out_dir, "models" + ("" if plate or split.boxes is None else NOPLATE))
-            gen, curves[name] = prepared_generator(base, split, budget_for(base, epochs, quick, minutes), device,
-                                                   models, progress, plate, seed, upsample=upsample)
+            models = os.path.join(out_dir, "models" + name[len(base):])   # models, models_noplate...
+            gen, curves[name] = prepared_generator(base, split, budget_for(base, epochs, quick, minutes, gens),
+                                                   device, models, progress, options, seed, upsample=upsample)
             outputs[name], report["generators"][name] = scores_of(gen, split, detector)
             bar.update()
         for name, gen in extra.items():
@@ -456,23 +391,12 @@ def evaluate(dataset_dir, out_dir=None, gens=GENS, epochs=None, device=None, qui
     return report
 
 
-def write_report(out_dir, report, split, outputs):
-    """report.json, report.md, grid.png and (when networks were trained) training_curve.png in out_dir."""
-    os.makedirs(out_dir, exist_ok=True)
-    items = np.linspace(0, len(split.test) - 1, min(GRID_ITEMS, len(split.test))).round().astype(int)
-    write_image(os.path.join(out_dir, "grid.png"),
-                comparison_grid(split.real, split.skeletons, outputs, items, split.size))
-    if any(report["training_curves"].values()):
-        save_training_curves(os.path.join(out_dir, "training_curve.png"), report["training_curves"], report)
-    write_text(os.path.join(out_dir, "report.md"), report_markdown(report))
-    write_text(os.path.join(out_dir, "report.json"), json.dumps(report, indent=2) + "\n")
-
-
 def check_output_folders(out_dir, dataset_dir):
     """Before any work: out_dir, and the models folders in it where the networks are trained, can hold
     the outputs; out_dir neither holds the dataset nor lies inside it (its files are the data)."""
     check_output_folder(out_dir, inputs=[dataset_dir], input_folders=[dataset_dir])
-    for models in ("models", "models" + NOPLATE):   # a file in their way would stop the run after an epoch
+    for models in ["models"] + [f"models_{variant}" for variant in VARIANTS]:   # a file in their way would stop
+                                                                                # the run after an epoch
         check_output_folder(os.path.join(out_dir, models))
 
 
@@ -494,10 +418,14 @@ def main(argv=None):
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
     parser.add_argument("--size", type=int, default=None, help="image size (default: the dataset's)")
     parser.add_argument("--minutes", type=float, default=None,
-                        help=f"total training minutes, shared as {MINUTES} shares them (default: {sum(MINUTES.values())})")
+                        help=f"total training minutes, shared among the networks of --gens as {MINUTES} shares them "
+                             f"(default: {sum(MINUTES.values())} for all)")
     parser.add_argument("--seed", type=int, default=SEED,
                         help="the networks' random start (default: %(default)s); another seed, same command: "
                              "the run-to-run noise")
+    parser.add_argument("--compare", default=",".join(COMPARE),
+                        help=f"variants scored beside each generator where they change something, comma-separated, "
+                             f"from {', '.join(VARIANTS)} (default: %(default)s; '' for none)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_EPOCHS} epoch on {QUICK_ITEMS} frames: checks the whole path in a minute")
     args = parser.parse_args(argv)
@@ -516,7 +444,8 @@ def main(argv=None):
     gens = [g.strip() for g in args.gens.split(",") if g.strip()]
     pick_device(args.device)   # evaluate() checks --minutes (nan or inf: a budget that never runs out)
     report = evaluate(args.dataset, args.out, gens, args.epochs, args.device, args.quick, args.size,
-                      minutes=args.minutes, seed=args.seed)
+                      minutes=args.minutes, seed=args.seed,
+                      compare=[v.strip() for v in args.compare.split(",") if v.strip()])
     print(report_markdown(report))
     print(f"wrote {os.path.join(args.out, 'report.json')}, report.md and grid.png")
     return 0

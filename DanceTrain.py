@@ -244,8 +244,8 @@ def train(gen, n_epochs=EPOCHS, restart=False, batch_size=BATCH, lr=LR, progress
         totals, batches = {}, 0
         bar = tqdm(loader, desc=f"{gen.name} {epoch}/{n_epochs}", unit="batch", disable=not (progress and main),
                    leave=False)
-        for source, target in bar:
-            losses = gen.train_step(to_device(source, gen.device), to_device(target, gen.device))
+        for batch in bar:   # (source, target), and GenGAN's enhancer's patches where it has one
+            losses = gen.train_step(*(to_device(tensor, gen.device) for tensor in batch))
             gen.average_weights()
             for name, value in losses.items():
                 totals[name] = totals.get(name, 0.0) + value.detach()
@@ -378,8 +378,8 @@ def sample_grid(gen, dataset, items):
 
 
 # ====================================================================== the trainers' command line
-def add_training_arguments(parser, ngf, augment):
-    """The flags GenVanilla.py and GenGAN.py share (ngf, augment: the generator's defaults)."""
+def add_training_arguments(parser, ngf, augment, middle_blocks, attention):
+    """The flags GenVanilla.py and GenGAN.py share (ngf, augment...: the generator's defaults)."""
     parser.add_argument("--data", default=DATA,
                         help="the target's prepared dataset directory, or a video to prepare first "
                              "(default: the project's sample, data/sample_target)")
@@ -399,6 +399,10 @@ def add_training_arguments(parser, ngf, augment):
     parser.add_argument("--batch", type=int, default=BATCH, help="images per optimisation step (default: %(default)s)")
     parser.add_argument("--lr", type=float, default=LR, help="Adam's learning rate (default: %(default)s)")
     parser.add_argument("--ngf", type=int, default=ngf, help="width of the generator (default: %(default)s)")
+    parser.add_argument("--middle-blocks", type=int, default=middle_blocks,
+                        help="residual blocks at the U-Net's 8x8 middle (default: %(default)s)")
+    parser.add_argument("--attention", action=argparse.BooleanOptionalAction, default=attention,
+                        help="self-attention at the U-Net's 8x8 middle (default: %(default)s)")
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=augment,
                         help="random joint shift/scale of image and skeleton while training, for a moving "
                              "camera (default: %(default)s)")
@@ -426,6 +430,8 @@ def check_training_arguments(args):
     if args.minutes is not None:
         check_number("--minutes", args.minutes)
     check_width("--ngf", args.ngf)
+    if not 0 <= args.middle_blocks <= 16:
+        raise DanceError(f"--middle-blocks {args.middle_blocks}: must be from 0 to 16")
     check_number("--lr", args.lr)
     if args.size is not None:
         power_of_two_levels(args.size)
@@ -438,7 +444,8 @@ def train_from_command_line(gen, args, what=None):
         main = is_main_process()
         if main:
             processes = f" x {dist.get_world_size()} processes" if dist.is_initialized() else ""
-            print(f"training {what or gen.name} at {gen.image_size} px on {gen.device}{processes}, "
+            sharp = f" (the person also at {gen.sharp_size} px)" if getattr(gen, "sharp_size", 0) else ""
+            print(f"training {what or gen.name} at {gen.image_size} px{sharp} on {gen.device}{processes}, "
                   f"{len(gen.videoSke)} images")
         epochs = args.epochs or (UNTIL_BUDGET if args.minutes else EPOCHS)
         seconds = None if args.minutes is None else 60 * args.minutes

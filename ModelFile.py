@@ -70,11 +70,15 @@ def check_settings(path, settings, kind, image_size, what="model file"):
         raise DanceError(f"{path}: a model for {settings.get('image_size')} px images, not {image_size} px")
 
 
-def save_model(path, network, settings):
-    """Write {"state_dict", "settings"} to `path` atomically (the old file survives a failed write)."""
-    state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+def save_model(path, network, settings, others=None):
+    """Write {"state_dict", "settings"} to `path` atomically (the old file survives a failed write);
+    others: {name: network} saved beside, each under its name (GenGAN's "enhancer")."""
+    def weights(module):
+        return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+
+    saved = {name: weights(module) for name, module in (others or {}).items()}
     with atomic_path(path) as tmp:
-        torch.save({"state_dict": state, "settings": dict(settings)}, tmp)
+        torch.save(dict(saved, state_dict=weights(network), settings=dict(settings)), tmp)
 
 
 def load_state(path, network, state_dict):
@@ -88,7 +92,7 @@ def load_state(path, network, state_dict):
 class TrainedGenerator:
     """What a network generator shares about its model file. The subclass sets videoSke, name,
     image_size, network_settings, epochs_done, train_seconds, notes and filename, and defines
-    trainer(), training_settings() and generating_network()."""
+    trainer(), training_settings(), generating_network() and other_networks() (what else the file holds)."""
 
     def choose_size(self, requested, models_dir=None):
         """The image size: `requested`, else the dataset's crops; with models_dir (loading a model), the
@@ -135,4 +139,4 @@ class TrainedGenerator:
         self.epochs_done, self.train_seconds = settings.get("epochs", 0), settings.get("train_seconds", 0.0)
 
     def save(self, path=None):
-        save_model(path or self.filename, self.generating_network(), self.settings())
+        save_model(path or self.filename, self.generating_network(), self.settings(), self.other_networks())

@@ -48,6 +48,7 @@ def main():
     parser.add_argument("--target", default=str(TARGET))
     parser.add_argument("--models", default=str(REPO / "data" / "eval" / "taichi1" / "models"))
     parser.add_argument("--view", default="auto", help="scene | crop | auto (scene where the target has a plate)")
+    parser.add_argument("--gens", default=",".join(DanceGenerators.NAMES), help="the generators to time")
     args = parser.parse_args()
     # Relative paths are the caller's: made absolute before leaving for the temporary folder.
     args.source, args.target, args.models = map(os.path.abspath, (args.source, args.target, args.models))
@@ -66,19 +67,21 @@ def main():
           f"smoothed {smoothed:.5f} ({100 * (1 - smoothed / raw):.0f} % less)")
 
     target = linked_target(args.target, args.models if os.path.isdir(args.models) else None, os.getcwd())
-    print("\n| generator | view | frame written | frames | seconds | frames/s |\n|---|---|---|---|---|---|")
-    for name in DanceGenerators.NAMES:
+    print("\n| generator | view | frame written | sharp person (px) | frames | seconds | frames/s |\n"
+          "|---|---|---|---|---|---|---|")
+    for name in args.gens.split(","):
         try:
             demo = DanceDemo.DanceDemo(args.source, name, target, progress=False, view=args.view)
         except Exception as err:  # an untrained generator is skipped, and said so
-            print(f"| {name} | skipped: {str(err)[:80]} | | | | |")
+            print(f"| {name} | skipped: {str(err)[:80]} | | | | | |")
             continue
+        sharp = getattr(demo.generator(name), "sharp_size", 0) if demo.view == "scene" else 0   # up to the box's side
         start = time.perf_counter()
         count = demo.write_video(f"out_{name}.mp4")
         seconds = time.perf_counter() - start
         written = cv2.VideoCapture(f"out_{name}.mp4").read()[1]
-        print(f"| {name} | {demo.view} | {written.shape[1]}x{written.shape[0]} | {count} | {seconds:.1f} "
-              f"| {count / seconds:.1f} |")
+        print(f"| {name} | {demo.view} | {written.shape[1]}x{written.shape[0]} | {sharp or '-'} | {count} "
+              f"| {seconds:.1f} | {count / seconds:.1f} |")
 
     target_set = DanceDemo.VideoSkeleton(target)
     source = DanceDemo.FileSource(args.source, target_set, progress=False)

@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO))
 from DanceTrain import to_device  # noqa: E402
 from DanceUtils import pick_device  # noqa: E402
 from GenGAN import GenGAN  # noqa: E402
-from GenVanilla import UPSAMPLE, UPSAMPLINGS, GenVanillaNN  # noqa: E402
+from DanceNetworks import UPSAMPLINGS  # noqa: E402
+from GenVanilla import UPSAMPLE, GenVanillaNN  # noqa: E402
 
 EPOCH_IMAGES = 1186   # taichi1's first 80 %: what DanceEval trains on
 

@@ -13,7 +13,8 @@ from DanceScene import Scene, border_fade, full_frame
 from DanceUtils import DanceError, blend
 from GenGAN import GenGAN
 from GenNearest import GenNearest
-from GenVanilla import GenNNSkeImToImage, GenVanillaNN, NearestUpConv2d, build_generator, composite
+from DanceNetworks import GenNNSkeImToImage, NearestUpConv2d, build_generator, composite
+from GenVanilla import GenVanillaNN
 from VideoSkeleton import VideoSkeleton
 from VideoWriter import a_core_for_the_encoder
 
