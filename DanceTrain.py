@@ -10,9 +10,10 @@ GenVanilla.py and GenGAN.py define the networks and one training step each; this
 A trained generator offers what `train` uses (GenVanillaNN has them all):
     name, image_size, device, videoSke, netG      what it is, on which dataset
     filename, checkpoint_file, loss_file, samples_file   its files, <dataset>/models/<name>_<size>...
-    make_dataset(indices) -> torch Dataset         the (source, target) training pairs
-    make_optimizers(lr), optimizers()              its optimisers (GenGAN: G's and D's)
-    train_step(source, target) -> {loss: tensor}   one optimisation step on a batch
+    make_dataset(indices) -> torch Dataset         the (source, target) training pairs (GenGAN's enhancer:
+                                                   and its patches at the high resolution)
+    make_optimizers(lr), optimizers()              its optimisers (GenGAN: G's and D's, the enhancer's)
+    train_step(*batch) -> {loss: tensor}           one optimisation step on a batch (the dataset's items)
     average_weights()                              after each step: the running average generate() uses
     training_state(), load_training_state(path, state)   what a checkpoint holds
     settings(), save(), set_progress(settings), check_file(path, settings, what)

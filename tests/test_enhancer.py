@@ -120,3 +120,17 @@ def test_an_older_model_without_enhancer_still_plays(enhanced_gan, sample_datase
                     "--view", "scene", "--output", video, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert len(read_frames(video)) == sample_videos.frames
+
+
+def test_eval_compares_the_unet_options_with_the_default(sample_dataset, tmp_path, run_cli, one_error):
+    import DanceEval
+    report = DanceEval.evaluate(sample_dataset.directory, str(tmp_path / "eval"), gens=["gan"], quick=True,
+                                progress=False, compare=["blocks", "attention"])
+    assert set(report["generators"]) == {"gan", "gan_blocks", "gan_attention"}
+    for variant, key, value in (("blocks", "middle_blocks", 2), ("attention", "attention", True)):
+        data = torch.load(tmp_path / "eval" / f"models_{variant}" / "gan_64.pt", weights_only=True)
+        assert data["settings"][key] == value
+        assert "at_paste" in report["generators"][f"gan_{variant}"]
+    code, _, err = run_cli("DanceEval.py", "--data", sample_dataset.directory, "--quick", "--gens", "nearest",
+                           "--compare", "bigger", "--out", tmp_path / "other")
+    one_error(code, err, "--compare bigger", "noenhancer")

@@ -44,6 +44,8 @@ def test_quick_run_writes_every_file_and_key(quick_report, small_dataset):
     gens = {"nearest", "vanilla_ske", "vanilla_image", "gan"}
     if getattr(small_dataset, "has_plate", False):   # with a background plate, each one also as NAME_noplate
         gens |= {name + "_noplate" for name in gens}
+    if on_disk.get("paste_size"):                     # with sharp crops, the GAN also without its enhancer
+        gens.add("gan_noenhancer")
     assert set(on_disk["generators"]) == gens | {"black"}
     assert on_disk["n_train"] + on_disk["n_test"] == 60 and on_disk["n_test"] == 12
     for name, scores in on_disk["generators"].items():
