@@ -69,13 +69,13 @@ GAN_DROPOUT = 0.5           # dropout in the U-Net's inner decoder blocks: pix2p
 PERSON_RADIUS = 0.1         # "near the person": within this fraction of the image side of a stick-figure stroke
 LAMBDA_GP = 10.0            # weight of the gradient penalty of wgan-gp (Gulrajani et al.: 10)
 NOISE_AT_GENERATION = True  # generate with the dropout on, as in training (pix2pix); False: eval mode
+NOISE_SEED = 0              # ...with the same dropout for every frame, so that a video does not flicker
+GAN_WEIGHT_AVERAGE = 0.0    # GenGAN generates with its last weights, not their moving average (the vanilla
+                            # networks' DanceTrain.WEIGHT_AVERAGE): the average blurs a GAN's detail
 ENHANCER_L1 = 1.0           # the enhancer's L1 weights, as a fraction of the U-Net's (LAMBDA_L1 near the person,
                             # LAMBDA_L1_BACKGROUND away): lower gives more detail, less faithful
 PATCH_FRACTION = 0.5        # the enhancer trains on patches of this fraction of its side (a quarter of the
                             # pixels): the person in detail, at the cost a CPU can afford
-NOISE_SEED = 0              # ...with the same dropout for every frame, so that a video does not flicker
-GAN_WEIGHT_AVERAGE = 0.0    # GenGAN generates with its last weights, not their moving average (the vanilla
-                            # networks' DanceTrain.WEIGHT_AVERAGE): the average blurs a GAN's detail
 
 
 # ====================================================================== the discriminator
@@ -235,11 +235,11 @@ class GenGAN(GenVanillaNN):
                          plate=plate, upsample=upsample, middle_blocks=middle_blocks, attention=attention,
                          enhance_size=enhance)
         self.network_settings["ndf"] = ndf   # recorded, so a checkpoint of another D is refused
-        # D sees the generator's input (the stick figure, and the plate's crop with a plate) beside an image.
-        self.netD = self._place(PatchDiscriminator(in_channels=(6 if self.plate else 3) + 3, ndf=ndf))
-        # The enhancer's D: the same, on its patches at sharp_size (it judges finer detail).
-        self.netD_high = None if self.netE is None else self._place(
-            PatchDiscriminator(in_channels=(6 if self.plate else 3) + 3, ndf=ndf))
+        # D sees the generator's input (the stick figure, and the plate's crop with a plate) beside an image;
+        # the enhancer's D the same, on its patches at sharp_size (it judges finer detail).
+        judge = lambda: self._place(PatchDiscriminator(in_channels=(6 if self.plate else 3) + 3, ndf=ndf))
+        self.netD = judge()
+        self.netD_high = None if self.netE is None else judge()
         self.noise_at_generation = NOISE_AT_GENERATION
         self.weight_average = GAN_WEIGHT_AVERAGE
 
@@ -267,7 +267,7 @@ class GenGAN(GenVanillaNN):
         return TRAINER
 
     def training_settings(self):
-        enhancer = {"enhancer_l1": ENHANCER_L1, "patch_fraction": PATCH_FRACTION} if self.netE else {}
+        enhancer = {"enhancer_l1": ENHANCER_L1, "patch_fraction": PATCH_FRACTION} if self.netE is not None else {}
         return dict(super().training_settings(), gan_loss=self.gan_loss, lambda_l1=self.lambda_l1,
                     lambda_fm=self.lambda_fm, lambda_l1_background=self.lambda_l1_background, **enhancer)
 
@@ -305,7 +305,9 @@ class GenGAN(GenVanillaNN):
 
     def dataset_options(self):
         """With the enhancer, each item also has a patch at sharp_size (PATCH_FRACTION of its side)."""
-        return {"high_size": self.sharp_size, "patch": round(PATCH_FRACTION * self.sharp_size)} if self.netE else {}
+        if self.netE is None:
+            return {}
+        return {"high_size": self.sharp_size, "patch": round(PATCH_FRACTION * self.sharp_size)}
 
     def train_step(self, source, target, high_source=None, high_target=None, corners=None):
         """One discriminator step, then one generator step, on a batch (source: stick figures [and plate

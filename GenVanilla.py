@@ -135,9 +135,7 @@ class GenVanillaNN(TrainedGenerator):
         self.source_transform = default_source_transform(self.opt, self.image_size)
         if loadFromFile:
             self.load()
-        self._place(self.netG)
-        if self.netE is not None:   # channels-last: its convolutions run a third faster on a CPU too
-            self._place(self.netE).to(memory_format=torch.channels_last)
+        self._place_networks()
 
     def enhance_size_for(self, asked):
         """The enhancer's side for `asked`, the most it may be (0: none): 4 or 2 times image_size, the
@@ -146,6 +144,13 @@ class GenVanillaNN(TrainedGenerator):
         most = min(asked or 0, getattr(self.videoSke, "high_size", 0))
         fits = [factor * self.image_size for factor in (4, 2) if factor * self.image_size <= most]
         return fits[0] if fits and self.opt == 2 else 0
+
+    def _place_networks(self):
+        """The generator and its enhancer on the device; the enhancer in channels-last memory, where its
+        convolutions run a third faster, on a CPU too."""
+        self._place(self.netG)
+        if self.netE is not None:
+            self._place(self.netE).to(memory_format=torch.channels_last)
 
     def _place(self, network):
         """Move a network to the device (channels-last on CUDA)."""
@@ -194,9 +199,7 @@ class GenVanillaNN(TrainedGenerator):
             raise DanceError(f"{err}{remedy}") from None
         self.set_progress(settings)
         self.loaded_settings = settings
-        self._place(self.netG)
-        if self.netE is not None:   # channels-last: its convolutions run a third faster on a CPU too
-            self._place(self.netE).to(memory_format=torch.channels_last)
+        self._place_networks()
 
     # ------------------------------------------------------------------ training
     def make_optimizers(self, lr=LR):
