@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from DanceTrain import MAX_WIDTH
+from DanceTrain import MAX_MIDDLE_BLOCKS, MAX_WIDTH
 
 MIDDLE_SIZE = 8               # the U-Net's options (residual blocks, self-attention) work on its 8x8 map
 ENHANCER_NGF = 32             # channels of the local enhancer (it works at the U-Net's size, see LocalEnhancer)
@@ -318,7 +318,7 @@ def check_network_settings(settings):
     enhance, size = settings.get("enhance_size", 0), settings.get("image_size")
     if enhance and not (whole(enhance, 2 * size, 4 * size) and enhance in (2 * size, 4 * size)):
         raise ValueError(f"enhance_size {enhance!r}: not 0, twice or four times image_size {size}")
-    if not whole(settings.get("middle_blocks", 0), 0, 16) or not isinstance(settings.get("attention", False), bool):
+    if not whole(settings.get("middle_blocks", 0), 0, MAX_MIDDLE_BLOCKS) or not isinstance(settings.get("attention", False), bool):
         raise ValueError(f"middle_blocks {settings.get('middle_blocks')!r} or attention {settings.get('attention')!r}")
     if settings.get("upsample", "transpose") not in UPSAMPLINGS:
         raise ValueError(f"upsample {settings['upsample']!r}: not one of {', '.join(UPSAMPLINGS)}")

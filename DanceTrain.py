@@ -63,6 +63,7 @@ SAMPLE_COUNT = 4              # rows of the sample grid (fixed items spread over
 SAMPLE_CELL = 128             # smaller images are enlarged to about this size in the sample grid
 MAX_WIDTH = 256               # --ngf / --ndf at most: the U-Net's inner layers have 8x as many channels (2048
                               # at 256: some 70 million weights per layer); wider would not fit in memory
+MAX_MIDDLE_BLOCKS = 16        # --middle-blocks at most (a model file's too)
 MIXED_PRECISION = True        # bf16 autocast where the device computes bf16 natively; False: float32 everywhere
 CHANNELS_LAST = True          # on CUDA, images and networks in channels-last memory (faster convolutions)
 
@@ -431,8 +432,8 @@ def check_training_arguments(args):
     if args.minutes is not None:
         check_number("--minutes", args.minutes)
     check_width("--ngf", args.ngf)
-    if not 0 <= args.middle_blocks <= 16:
-        raise DanceError(f"--middle-blocks {args.middle_blocks}: must be from 0 to 16")
+    if not 0 <= args.middle_blocks <= MAX_MIDDLE_BLOCKS:
+        raise DanceError(f"--middle-blocks {args.middle_blocks}: must be from 0 to {MAX_MIDDLE_BLOCKS}")
     check_number("--lr", args.lr)
     if args.size is not None:
         power_of_two_levels(args.size)
